@@ -1,0 +1,19 @@
+"""fnflow: pure functions over immutable arrays, with composable grad / vmap / jit."""
+
+from fnflow.core import tree as tree_util
+from fnflow.core.array import Array
+from fnflow.core.graph import Graph
+from fnflow.transforms.ad import (
+    ShapeDtypeStruct, checkpoint, custom_jvp, custom_vjp, eval_shape, grad, jvp, linearize, remat,
+    stop_gradient, value_and_grad, vjp,
+)
+from fnflow.transforms.batching import vmap
+from fnflow import numpy  # noqa: F401  (registers array methods)
+from fnflow._api import hessian, jacfwd, jacrev, make_graph
+from fnflow import tree  # noqa: F401
+
+__version__ = "0.1.0"
+
+__all__ = ["Array", "Graph", "ShapeDtypeStruct", "checkpoint", "custom_jvp", "custom_vjp", "eval_shape",
+           "grad", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "make_graph", "remat", "stop_gradient",
+           "tree_util", "value_and_grad", "vjp", "vmap"]

@@ -1,0 +1,12 @@
+"""fnflow.numpy: a NumPy-compatible API whose functions are differentiable,
+batchable and traceable. Import it as ``import fnflow.numpy as fnp``.
+"""
+
+from fnflow.numpy._creation import *  # noqa: F401,F403
+from fnflow.numpy._elementwise import *  # noqa: F401,F403
+from fnflow.numpy._reductions import *  # noqa: F401,F403
+from fnflow.numpy._shape import *  # noqa: F401,F403
+from fnflow.numpy._products import *  # noqa: F401,F403
+from fnflow.numpy._indexing import *  # noqa: F401,F403
+from fnflow.numpy import _indexing  # noqa: F401
+from fnflow.numpy import _methods  # noqa: F401  (registers tracer methods; keep last)
