@@ -1,0 +1,1 @@
+"""fnflow.numpy.linalg (being written)."""
