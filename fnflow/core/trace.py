@@ -130,11 +130,15 @@ def eval_primitive(prim, args, params):
     vals = [_to_numpy(a) for a in args]
     try:
         out = prim.impl(*vals, **params)
-    except Exception:
+    except Exception as numpy_error:
         # NumPy's message may not name the op: let abstract_eval say what is wrong.
-        if prim.abstract_eval is not None:
+        if prim.abstract_eval is None:
+            raise
+        try:
             prim.abstract_eval(*[ShapedArray(v.shape, v.dtype) for v in vals], **params)
-        raise
+        except Exception as named:
+            raise named.with_traceback(None) from None
+        raise numpy_error
     if prim.multiple_results:
         return [as_output(o) for o in out]
     return [as_output(out)]

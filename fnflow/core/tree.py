@@ -4,6 +4,13 @@ Containers are tuple, list, dict (keys sorted), None, namedtuples, every
 ``attrs`` class (fields with ``metadata={"static": True}`` are auxiliary data,
 not leaves) and any class registered with :func:`register_pytree_node`.
 Everything else is a leaf.
+
+Static attrs fields must be hashable (they are part of the tree structure,
+which is compared and used as a cache key). Declare them with
+:func:`static_field` to have that checked when the object is built; a field
+declared with the raw ``metadata={"static": True}`` is checked when the object
+is first flattened, or at construction if ``__attrs_post_init__`` calls
+:func:`check_static_fields`.
 """
 
 from __future__ import annotations
@@ -146,7 +153,13 @@ def _attrs_node(cls):
     dyn, static = _attrs_fields(cls)
 
     def to_children(node):
-        return [getattr(node, n) for n in dyn], tuple(getattr(node, n) for n in static)
+        aux = tuple(getattr(node, n) for n in static)
+        if aux:
+            try:
+                hash(aux)
+            except TypeError:
+                check_static_fields(node)
+        return [getattr(node, n) for n in dyn], aux
 
     def from_children(aux, children):
         obj = object.__new__(cls)  # bypass __init__/validators: children may be tracers or None
@@ -157,6 +170,35 @@ def _attrs_node(cls):
         return obj
 
     return _NodeType(to_children, from_children, lambda node, aux, n: [GetAttrKey(f) for f in dyn])
+
+
+def _hashable_validator(inst, attribute, value):
+    try:
+        hash(value)
+    except TypeError as e:
+        raise TypeError(
+            f"{type(inst).__name__}.{attribute.name} is a static field (aux data of the pytree) and must be "
+            f"hashable, got {type(value).__name__}: {e}. Use a tuple instead of a list, or make it a leaf.") from None
+
+
+def static_field(**kwargs):
+    """An ``attrs.field`` that is aux data of the pytree, checked to be hashable when the object is built.
+
+    >>> @attrs.frozen
+    ... class Dense:
+    ...     w: object
+    ...     activation: str = static_field(default="relu")
+
+    Equivalent to ``attrs.field(metadata={"static": True}, ...)`` plus a
+    validator; fields declared with the raw metadata are checked when the
+    object is first flattened (or call :func:`check_static_fields` from
+    ``__attrs_post_init__`` to check them at construction).
+    """
+    metadata = dict(kwargs.pop("metadata", None) or {}, static=True)
+    validator = kwargs.pop("validator", None)
+    validators = [_hashable_validator] + (list(validator) if isinstance(validator, (list, tuple))
+                                          else [validator] if validator else [])
+    return attrs.field(metadata=metadata, validator=validators, **kwargs)
 
 
 def check_static_fields(obj):
@@ -218,8 +260,8 @@ class PyTreeDef:
     def unflatten(self, leaves):
         return tree_unflatten(self, leaves)
 
-    def flatten_up_to(self, tree):
-        return _flatten_up_to(self, tree, ())
+    def flatten_up_to(self, tree, what="pytree"):
+        return flatten_up_to(self, tree, what)
 
 
 LEAF = PyTreeDef(None, None, ())
@@ -297,10 +339,17 @@ def treedef_is_leaf(td):
     return td.node is None
 
 
-def _mismatch(path, td, x, why):
-    return ValueError(
-        f"pytree structure mismatch at key path {keystr(path) or '<root>'}: {why}\n"
-        f"  expected structure: {td}\n  got: {tree_structure(x)}")
+class _Mismatch(Exception):
+    def __init__(self, path, why):
+        self.path, self.why = path, why
+
+
+def _describe(td, x):
+    if td.node is dict:
+        return f"dict with keys {list(td.aux)} vs {sorted(x, key=repr)}"
+    if td.node in (tuple, list):
+        return f"{td.node.__name__} of length {len(td.children)} vs {len(x)}"
+    return f"{td.node.__name__} with aux data {td.aux!r} vs {_node_type(x).to_children(x)[1]!r}"
 
 
 def _flatten_up_to(td, x, path):
@@ -308,12 +357,11 @@ def _flatten_up_to(td, x, path):
         return [x]
     nt = _node_type(x)
     if nt is None or type(x) is not td.node:
-        raise _mismatch(path, td, x, f"expected a {td.node.__name__}, got {type(x).__name__}")
+        raise _Mismatch(path, f"expected a {td.node.__name__}, got {type(x).__name__}")
     children, aux = nt.to_children(x)
     children = list(children)
     if aux != td.aux or len(children) != len(td.children):
-        raise _mismatch(path, td, x, f"{td.node.__name__} with different keys/fields/length "
-                                     f"({td.aux!r} vs {aux!r}, {len(td.children)} vs {len(children)} children)")
+        raise _Mismatch(path, _describe(td, x))
     keys = nt.keys(x, aux, len(children))
     out = []
     for k, c, ctd in zip(keys, children, td.children):
@@ -321,17 +369,27 @@ def _flatten_up_to(td, x, path):
     return out
 
 
+def flatten_up_to(td, tree, what="pytree"):
+    """The subtrees of ``tree`` at the leaves of ``td``; a mismatch names the key path and both structures."""
+    try:
+        return _flatten_up_to(td, tree, ())
+    except _Mismatch as m:
+        raise ValueError(
+            f"{what} structure mismatch at key path {keystr(m.path) or '<root>'}: {m.why}\n"
+            f"  expected structure: {td}\n  got structure:      {tree_structure(tree)}") from None
+
+
 def tree_map(f, tree, *rest, is_leaf=None):
     """Apply ``f`` to the leaves of ``tree`` (and corresponding leaves of ``rest``)."""
     leaves, td = tree_flatten(tree, is_leaf)
-    others = [_flatten_up_to(td, r, ()) for r in rest]
+    others = [flatten_up_to(td, r) for r in rest]
     return td.unflatten([f(*xs) for xs in zip(leaves, *others)])
 
 
 def tree_map_with_path(f, tree, *rest, is_leaf=None):
     """Like :func:`tree_map`, with the key path as the first argument of ``f``."""
     pl, td = tree_flatten_with_path(tree, is_leaf)
-    others = [_flatten_up_to(td, r, ()) for r in rest]
+    others = [flatten_up_to(td, r) for r in rest]
     return td.unflatten([f(p, x, *xs) for (p, x), *xs in zip(pl, *others)])
 
 

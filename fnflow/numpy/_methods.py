@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fnflow.core.array import array_methods
 import fnflow.numpy as fnp
+from fnflow.core.array import array_methods
 
 
 def _swap(f):
@@ -97,18 +97,35 @@ def _array_ufunc(ufunc, method, *inputs, **kwargs):
     raise TypeError(f"numpy.{name}.{method} is not supported on traced values; use fnflow.numpy instead")
 
 
+def _eager_ufunc(ufunc, method, *inputs, **kwargs):
+    """NumPy ufuncs on eager ``fnflow.Array`` values: plain calls run through fnflow's ops.
+
+    Returns ``NotImplemented`` for forms fnflow does not cover (reductions with
+    NumPy-only keywords, ``dtype=`` ...), which ``Array`` then hands to NumPy.
+    """
+    target = _UFUNCS.get(ufunc.__name__)
+    if method != "__call__" or kwargs or target is None or not hasattr(fnp, target):
+        return NotImplemented
+    if not all(isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)) for x in inputs):
+        return NotImplemented
+    return getattr(fnp, target)(*inputs)
+
+
 def _array_function(func, types, args, kwargs):
     name = func.__name__
     sub = getattr(func, "__module__", "") or ""
-    target = fnp
+    target, qual = fnp, name
     if sub.endswith("linalg"):
-        target = getattr(fnp, "linalg", None)
+        target, qual = getattr(fnp, "linalg", None), f"linalg.{name}"
+    elif sub.endswith("fft"):
+        target, qual = getattr(fnp, "fft", None), f"fft.{name}"
     f = getattr(target, name, None) if target is not None else None
     if f is None or not callable(f):
-        raise TypeError(f"numpy.{name} is not supported on traced values (fnflow.numpy has no '{name}'); "
-                        f"rewrite it with fnflow.numpy functions")
+        raise TypeError(f"numpy.{qual} is not supported on traced values (fnflow.numpy has no '{qual}'); "
+                        f"rewrite it with fnflow.numpy functions, or call it outside the transformed function")
     return f(*args, **kwargs)
 
 
 array_methods["__array_ufunc__"] = _array_ufunc
 array_methods["__array_function__"] = _array_function
+array_methods["eager_ufunc"] = _eager_ufunc

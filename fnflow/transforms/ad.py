@@ -319,10 +319,7 @@ def jvp(fun, primals, tangents, has_aux=False):
 
 
 def _match_tree(td, tree, what):
-    try:
-        return td.flatten_up_to(tree)
-    except ValueError as e:
-        raise ValueError(f"{what} do not match the primals' structure: {e}") from None
+    return td.flatten_up_to(tree, what)
 
 
 # ---------------------------------------------------- linearize and transpose
@@ -398,8 +395,12 @@ def vjp_flat(fun, primals, name="vjp"):
 @api_boundary
 def vjp(fun, *primals, has_aux=False):
     """Reverse mode: ``(fun(*primals), vjp_fn)`` with ``vjp_fn(cotangent) -> input cotangents``."""
+    return _vjp(fun, primals, has_aux, "vjp")
+
+
+def _vjp(fun, primals, has_aux, name):
     p_leaves, p_tree = tu.tree_flatten(primals)
-    p_leaves = [_as_value(p, fun="vjp") for p in p_leaves]
+    p_leaves = [_as_value(p, fun=name) for p in p_leaves]
     out_info = []
 
     def flat_fun(*xs):
@@ -413,7 +414,7 @@ def vjp(fun, *primals, has_aux=False):
         out_info.append((tree, len(leaves), aux_tree))
         return leaves + aux_leaves
 
-    outs, pullback, _ = vjp_flat(flat_fun, p_leaves)
+    outs, pullback, _ = vjp_flat(flat_fun, p_leaves, name=name)
     out_tree, n_out, aux_tree = out_info[0]
     out_leaves, aux_leaves = outs[:n_out], outs[n_out:]
     out_avals = [get_aval(o) for o in out_leaves]
@@ -479,7 +480,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                 full[i] = v
             return fun(*full, **kwargs)
 
-        out, pullback, *aux = vjp(f_of_dyn, *dyn, has_aux=has_aux)
+        out, pullback, *aux = _vjp(f_of_dyn, dyn, has_aux, "grad")
         a = get_aval(_as_value(out, fun="grad")) if not isinstance(out, Tracer) else out.aval
         if a.shape != () or not is_float(a.dtype):
             raise TypeError(f"grad requires {name} to return a real scalar, got {a.str_short()}"

@@ -49,12 +49,18 @@ def bdim_at_front(x, bdim, size):
 
 
 class BatchTracer(Tracer):
-    __slots__ = ("val", "batch_dim")
+    """A value with one extra axis ``batch_dim`` (None: the same for every example).
 
-    def __init__(self, trace, val, batch_dim):
+    ``src`` names the vmapped arguments the value depends on, for error messages.
+    """
+
+    __slots__ = ("val", "batch_dim", "src")
+
+    def __init__(self, trace, val, batch_dim, src=frozenset()):
         self._trace = trace
         self.val = val
         self.batch_dim = batch_dim
+        self.src = src
 
     @property
     def aval(self):
@@ -73,7 +79,8 @@ class BatchTracer(Tracer):
 
 class BatchTrace(Trace):
     concretization_hint = ("Under vmap a value differs from one example to the next, so it cannot "
-                           "steer Python control flow; use fnflow.numpy.where or fnflow.lax.cond.")
+                           "steer Python control flow: use fnflow.numpy.where (or fnflow.lax.cond), or pass "
+                           "the value unmapped (in_axes=None) if it is the same for every example.")
 
     @property
     def axis_size(self):
@@ -83,6 +90,11 @@ class BatchTrace(Trace):
         return BatchTracer(self, val, None)
 
     lift = pure
+
+    def describe_tracer(self, tracer):
+        if not tracer.src:
+            return ""
+        return " (it depends on " + ", ".join(sorted(tracer.src)) + ")"
 
     def process_primitive(self, prim, tracers, params):
         vals = [t.val for t in tracers]
@@ -94,21 +106,40 @@ class BatchTrace(Trace):
         if prim.batch is None:
             raise NotImplementedError(f"batching rule (vmap) for '{prim.name}' is not implemented")
         out, out_dims = prim.batch(vals, dims, **params)
+        src = frozenset().union(*[t.src for t in tracers])
         if prim.multiple_results:
-            return [BatchTracer(self, o, d) for o, d in zip(out, out_dims)]
-        return [BatchTracer(self, out, out_dims)]
+            return [BatchTracer(self, o, d, src) for o, d in zip(out, out_dims)]
+        return [BatchTracer(self, out, out_dims, src)]
+
+    def _batched_inputs(self, tracers):
+        # Custom rules are batched as whole functions: every input gets its batch axis at 0.
+        return [broadcast_batched(t.val, t.batch_dim, self.axis_size) for t in tracers]
 
     def process_custom_jvp_call(self, fun, jvp, tracers, symbolic_zeros=False):
-        return fun(*tracers)  # inline: batching sees the function's own ops
+        from fnflow.transforms.ad import custom_jvp_call
+
+        if all(t.batch_dim is None for t in tracers):
+            return [BatchTracer(self, o, None) for o in custom_jvp_call(fun, jvp, [t.val for t in tracers])]
+        fun_b = vmap(lambda *xs: fun(*xs))
+        jvp_b = vmap(lambda ps, ts: jvp(list(ps), list(ts)))
+        outs = custom_jvp_call(fun_b, jvp_b, self._batched_inputs(tracers))
+        src = frozenset().union(*[t.src for t in tracers])
+        return [BatchTracer(self, o, 0, src) for o in outs]
 
     def process_custom_vjp_call(self, fun, fwd, bwd, tracers, out_tree_thunk=None):
-        vals = [t.val for t in tracers]
-        dims = [t.batch_dim for t in tracers]
-        if all(d is None for d in dims):
-            from fnflow.transforms.ad import custom_vjp_call
+        from fnflow.transforms.ad import custom_vjp_call
 
-            return [BatchTracer(self, o, None) for o in custom_vjp_call(fun, fwd, bwd, vals)]
-        return fun(*tracers)
+        if all(t.batch_dim is None for t in tracers):
+            return [BatchTracer(self, o, None) for o in custom_vjp_call(fun, fwd, bwd, [t.val for t in tracers])]
+        fun_b = vmap(lambda *xs: fun(*xs))
+        fwd_b = vmap(lambda *xs: fwd(*xs))
+        bwd_b = vmap(lambda res, cts: bwd(list(res), list(cts)))
+        fwd_jvp = getattr(fwd, "fwd_jvp", None)
+        if fwd_jvp is not None:
+            fwd_b.fwd_jvp = vmap(lambda res, ts: fwd_jvp(list(res), list(ts)))
+        outs = custom_vjp_call(fun_b, fwd_b, bwd_b, self._batched_inputs(tracers))
+        src = frozenset().union(*[t.src for t in tracers])
+        return [BatchTracer(self, o, 0, src) for o in outs]
 
 
 # ------------------------------------------------------------- rule helpers
@@ -123,7 +154,6 @@ def defbroadcasting(prim):
     """Batching for n-ary elementwise ops with NumPy broadcasting."""
 
     def rule(args, dims, **params):
-        size = next(get_aval(a).shape[d] for a, d in zip(args, dims) if d is not None)
         ranks = [get_aval(a).ndim - (d is not None) for a, d in zip(args, dims)]
         rank = max(ranks)
         new = []
@@ -155,7 +185,7 @@ def _normalize_axis(ax, ndim, what):
     if not isinstance(ax, int):
         raise TypeError(f"vmap: {what} must be an int or None, got {ax!r}")
     if not -ndim <= ax < ndim:
-        raise ValueError(f"vmap: {what}={ax} is out of range for a value of rank {ndim - 1}")
+        raise ValueError(f"vmap: {what}={ax} is out of range for a value of rank {ndim}")
     return ax % ndim
 
 
@@ -180,22 +210,28 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
         if len(axes) != len(args):
             raise ValueError(f"vmap: in_axes has {len(axes)} entries but the function was called with "
                              f"{len(args)} positional arguments")
+        from fnflow.transforms.staging import arg_names
+
         leaves, tree = tu.tree_flatten(args)
-        paths = [tu.keystr(p) for p, _ in tu.tree_flatten_with_path(args)[0]]
+        names = arg_names(fun, args)
         ax_leaves = tu.broadcast_prefix(axes, args, what="vmap in_axes")
         vals, dims, sizes = [], [], {}
-        for path, x, ax in zip(paths, leaves, ax_leaves):
-            x = _as_value(x, path, fun="vmap")
-            d = _normalize_axis(ax, get_aval(x).ndim + 1, f"in_axes for argument {path}") if ax is not None else None
-            if d is not None:
-                if get_aval(x).ndim == 0:
-                    raise ValueError(f"vmap: argument {path} is a scalar but in_axes maps axis {ax}")
-                d = ax % get_aval(x).ndim
-                sizes.setdefault(get_aval(x).shape[d], []).append(path)
+        for name, x, ax in zip(names, leaves, ax_leaves):
+            x = _as_value(x, name, fun="vmap")
+            d = None
+            if ax is not None:
+                ndim = get_aval(x).ndim
+                if ndim == 0:
+                    raise ValueError(f"vmap: {name} is a scalar but in_axes={ax} maps one of its axes "
+                                     f"(use in_axes=None for it)")
+                d = _normalize_axis(ax, ndim, f"in_axes for {name}")
+                sizes.setdefault(get_aval(x).shape[d], []).append(f"{name} (axis {d})")
             vals.append(x)
             dims.append(d)
+        if axis_size is not None and sizes and set(sizes) != {axis_size}:
+            sizes.setdefault(axis_size, []).append("axis_size")
         if len(sizes) > 1:
-            detail = "; ".join(f"size {s}: {', '.join('args' + p for p in ps)}" for s, ps in sizes.items())
+            detail = "; ".join(f"size {s}: {', '.join(ps)}" for s, ps in sizes.items())
             raise ValueError(f"vmap got inconsistent sizes for the mapped axes: {detail}")
         if not sizes and axis_size is None:
             raise ValueError("vmap needs at least one mapped argument (in_axes all None) or axis_size")
@@ -203,7 +239,8 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
         out_tree = []
         with new_main(BatchTrace, size, name="vmap") as main:
             trace = BatchTrace(main)
-            tracers = [BatchTracer(trace, v, d) for v, d in zip(vals, dims)]
+            tracers = [BatchTracer(trace, v, d, frozenset([n]) if d is not None else frozenset())
+                       for v, d, n in zip(vals, dims, names)]
             out = fun(*tu.tree_unflatten(tree, tracers), **kwargs)
             out_leaves, otree = tu.tree_flatten(out)
             out_tree.append(otree)

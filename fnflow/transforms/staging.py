@@ -10,11 +10,13 @@ from fnflow.core.errors import api_boundary
 from fnflow.core.graph import trace_to_graph
 
 
-def _arg_names(fun, args):
+def arg_names(fun, args):
+    """One readable name per leaf of ``args``, e.g. ``argument 'params'['w']``, for error messages."""
     import inspect
 
     try:
-        params = list(inspect.signature(fun).parameters)
+        params = [p.name for p in inspect.signature(fun).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         params = []
     names = []
@@ -60,7 +62,7 @@ def make_graph(fun, static_argnums=()):
             out_tree.append(ot)
             return out_leaves
 
-        names = _arg_names(fun, [a for i, a in enumerate(args)])
+        names = arg_names(fun, [a for i, a in enumerate(args)])
         dyn_names = []
         k = 0
         for i, a in enumerate(args):
