@@ -11,9 +11,12 @@ from fnflow.transforms.batching import vmap
 from fnflow import numpy  # noqa: F401  (registers array methods)
 from fnflow._api import hessian, jacfwd, jacrev, make_graph
 from fnflow import tree  # noqa: F401
+from fnflow.config import config
+from fnflow.transforms.jit import jit
+from fnflow import debug  # noqa: F401
 
 __version__ = "0.1.0"
 
 __all__ = ["Array", "Graph", "ShapeDtypeStruct", "checkpoint", "custom_jvp", "custom_vjp", "eval_shape",
-           "grad", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "make_graph", "remat", "stop_gradient",
+           "config", "debug", "grad", "hessian", "jit", "jacfwd", "jacrev", "jvp", "linearize", "make_graph", "remat", "stop_gradient",
            "tree_util", "value_and_grad", "vjp", "vmap"]
