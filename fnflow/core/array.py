@@ -4,11 +4,12 @@ It is an ``np.ndarray`` (every NumPy function accepts it) that refuses
 in-place writes with an error pointing to ``x.at[idx].set(v)``, and offers the
 ``.at`` property for functional updates, like a JAX array.
 
-NumPy ufuncs and operators on an ``Array`` (``a + 1``, ``np.sin(a)``) run
-through fnflow's own ops, so they follow fnflow's dtype rules (weakly typed
-Python scalars), raise fnflow's errors (naming the op and the shapes) and
-return read-only ``Array`` values too. Ufunc forms fnflow does not cover fall
-back to NumPy, with the result made read-only.
+NumPy's own functions and operators on an ``Array`` (``a + 1``, ``np.sin(a)``)
+are NumPy computations: they return plain, writable ``np.ndarray`` values (NumPy
+code often writes into its intermediates), follow NumPy's promotion rules, and
+only differ from NumPy in their error messages (naming the op) and in refusing
+to write into a read-only ``Array`` (``out=``, ``x += y``). fnflow functions
+(``fnflow.numpy``, transforms) always return read-only ``Array`` values.
 """
 
 from __future__ import annotations
@@ -38,23 +39,22 @@ class Array(np.ndarray):
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         out = kwargs.get("out")
-        if out is not None and any(isinstance(o, Array) and not o.flags.writeable for o in out):
-            raise TypeError(_IMMUTABLE.replace("x[idx] = v", f"(numpy.{ufunc.__name__} with out=, "
-                                                              f"or an augmented assignment like x += y)"))
-        handler = array_methods.get("eager_ufunc")
-        if handler is not None and out is None:
-            res = handler(ufunc, method, *inputs, **kwargs)
-            if res is not NotImplemented:
-                return res
-        plain = [x.view(np.ndarray) if isinstance(x, Array) else x for x in inputs]
         if out is not None:
+            if any(isinstance(o, Array) and not o.flags.writeable for o in out):
+                raise TypeError(_IMMUTABLE.replace("x[idx] = v", f"(numpy.{ufunc.__name__} with out=, "
+                                                                  f"or an augmented assignment like x += y)"))
             kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, Array) else o for o in out)
-        res = getattr(ufunc, method)(*plain, **kwargs)
+        plain = [x.view(np.ndarray) if isinstance(x, Array) else x for x in inputs]
+        try:
+            res = getattr(ufunc, method)(*plain, **kwargs)
+        except ValueError as e:
+            if "broadcast" not in str(e):
+                raise
+            shapes = " and ".join(str(np.shape(x)) for x in plain)
+            raise ValueError(f"{ufunc.__name__}: shapes {shapes} cannot be broadcast together") from None
         if out is not None:
             return out[0] if len(out) == 1 else out
-        if isinstance(res, tuple):
-            return tuple(as_output(r) if isinstance(r, np.ndarray) else r for r in res)
-        return as_output(res) if isinstance(res, np.ndarray) else res
+        return res
 
 
 def as_output(x) -> Array:

@@ -97,20 +97,6 @@ def _array_ufunc(ufunc, method, *inputs, **kwargs):
     raise TypeError(f"numpy.{name}.{method} is not supported on traced values; use fnflow.numpy instead")
 
 
-def _eager_ufunc(ufunc, method, *inputs, **kwargs):
-    """NumPy ufuncs on eager ``fnflow.Array`` values: plain calls run through fnflow's ops.
-
-    Returns ``NotImplemented`` for forms fnflow does not cover (reductions with
-    NumPy-only keywords, ``dtype=`` ...), which ``Array`` then hands to NumPy.
-    """
-    target = _UFUNCS.get(ufunc.__name__)
-    if method != "__call__" or kwargs or target is None or not hasattr(fnp, target):
-        return NotImplemented
-    if not all(isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)) for x in inputs):
-        return NotImplemented
-    return getattr(fnp, target)(*inputs)
-
-
 def _array_function(func, types, args, kwargs):
     name = func.__name__
     sub = getattr(func, "__module__", "") or ""
@@ -128,4 +114,3 @@ def _array_function(func, types, args, kwargs):
 
 array_methods["__array_ufunc__"] = _array_ufunc
 array_methods["__array_function__"] = _array_function
-array_methods["eager_ufunc"] = _eager_ufunc
