@@ -133,7 +133,7 @@ logistic_p = _unary("logistic", _logistic_impl)
 defjvp(logistic_p, lambda t, ans, x: mul(t, mul(ans, sub(1, ans))))
 
 _erf_vec = np.frompyfunc(math.erf, 1, 1)
-erf_p = _unary("erf", lambda x: _erf_vec(x).astype(x.dtype))
+erf_p = _unary("erf", lambda x: np.asarray(_erf_vec(x), dtype=x.dtype))
 defjvp(erf_p, lambda t, ans, x: mul(t, mul(2 / math.sqrt(math.pi), exp(neg(square(x))))))
 
 neg = _wrap_unary(neg_p, "Elementwise negation.", float_only=False)
