@@ -298,24 +298,38 @@ def jvp(fun, primals, tangents, has_aux=False):
     t_leaves = [t if _float_leaf(p) else Zero(get_aval(p)) for p, t in zip(p_leaves, t_leaves)]
     out_tree = []
 
+    aux_box = []
+
     def flat_fun(*xs):
         out = fun(*tu.tree_unflatten(p_tree, xs))
+        aux_leaves = []
         if has_aux:
             out, aux = out
-            out_tree.append(tu.tree_structure((out, aux)))
-            leaves = tu.tree_leaves((out, aux))
-        else:
-            out_tree.append(tu.tree_structure(out))
-            leaves = tu.tree_leaves(out)
-        return leaves
+            aux_leaves = _split_aux(aux, aux_box)
+        leaves, tree = tu.tree_flatten(out)
+        out_tree.append((tree, len(leaves)))
+        return leaves + aux_leaves
 
     po, to = jvp_flat(flat_fun, p_leaves, t_leaves)
-    to = [instantiate(t) for t in to]
+    tree, n = out_tree[0]
+    to = [instantiate(t) for t in to[:n]]
+    out, t_out = tu.tree_unflatten(tree, po[:n]), tu.tree_unflatten(tree, to)
     if has_aux:
-        out, aux = tu.tree_unflatten(out_tree[0], po)
-        t_out, _ = tu.tree_unflatten(out_tree[0], to)
-        return out, t_out, aux
-    return tu.tree_unflatten(out_tree[0], po), tu.tree_unflatten(out_tree[0], to)
+        return out, t_out, _join_aux(aux_box, po[n:])
+    return out, t_out
+
+
+def _split_aux(aux, box):
+    """The array leaves of ``aux``; the rest (strings, Python objects) wait in ``box``."""
+    leaves, tree = tu.tree_flatten(aux)
+    box[:] = [(tree, [None if _is_arraylike(x) else x for x in leaves])]
+    return [x for x in leaves if _is_arraylike(x)]
+
+
+def _join_aux(box, array_leaves):
+    tree, leaves = box[0]
+    it = iter(array_leaves)
+    return tu.tree_unflatten(tree, [next(it) if x is None else x for x in leaves])
 
 
 def _match_tree(td, tree, what):
@@ -401,38 +415,46 @@ def vjp(fun, *primals, has_aux=False):
 def _vjp(fun, primals, has_aux, name):
     p_leaves, p_tree = tu.tree_flatten(primals)
     p_leaves = [_as_value(p, fun=name) for p in p_leaves]
-    out_info = []
+    out_info, aux_box = [], []
 
     def flat_fun(*xs):
         out = fun(*tu.tree_unflatten(p_tree, xs))
+        aux_leaves = []
         if has_aux:
             out, aux = out
-            aux_leaves, aux_tree = tu.tree_flatten(aux)
-        else:
-            aux_leaves, aux_tree = [], None
+            aux_leaves = _split_aux(aux, aux_box)
         leaves, tree = tu.tree_flatten(out)
-        out_info.append((tree, len(leaves), aux_tree))
+        out_info.append((tree, len(leaves)))
         return leaves + aux_leaves
 
     outs, pullback, _ = vjp_flat(flat_fun, p_leaves, name=name)
-    out_tree, n_out, aux_tree = out_info[0]
+    out_tree, n_out = out_info[0]
     out_leaves, aux_leaves = outs[:n_out], outs[n_out:]
     out_avals = [get_aval(o) for o in out_leaves]
 
     @api_boundary
     def vjp_fn(ct):
         ct_leaves = _match_tree(out_tree, ct, "vjp: cotangents")
-        for a, c, i in zip(out_avals, ct_leaves, range(n_out)):
-            if np.shape(c) != a.shape:
-                raise ValueError(f"vjp: cotangent {i} has shape {np.shape(c)}, the output has {a.shape}")
-        ct_leaves = [_as_value(c, fun="vjp") for c in ct_leaves]
+        paths = [tu.keystr(p) or "<root>" for p, _ in tu.tree_flatten_with_path(ct)[0]]
+        checked = []
+        for a, c, path in zip(out_avals, ct_leaves, paths):
+            c = _as_value(c, fun="vjp")
+            if get_aval(c).shape != a.shape:
+                raise ValueError(f"vjp: the cotangent at {path} has shape {get_aval(c).shape}, "
+                                 f"the output has {a.shape}")
+            if get_aval(c).dtype != a.dtype and is_float(a.dtype):
+                from fnflow.ops._util import convert
+
+                c = convert(c, a.dtype)
+            checked.append(c)
+        ct_leaves = checked
         cts = pullback(ct_leaves + [Zero(get_aval(a)) for a in aux_leaves])
         cts = [instantiate(c) if _float_leaf(p) else None for c, p in zip(cts, p_leaves)]
         return tu.tree_unflatten(p_tree, cts)
 
     out = tu.tree_unflatten(out_tree, out_leaves)
     if has_aux:
-        return out, vjp_fn, tu.tree_unflatten(aux_tree, aux_leaves)
+        return out, vjp_fn, _join_aux(aux_box, aux_leaves)
     return out, vjp_fn
 
 
