@@ -31,8 +31,8 @@ def _dt(dtype, default=float_):
 
 
 def _shape(shape):
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
+    if isinstance(shape, (int, np.integer)) or (isinstance(shape, Tracer) and shape.ndim == 0):
+        return (int(shape),)  # a traced size raises a concretization error that explains why
     return tuple(int(s) for s in shape)
 
 

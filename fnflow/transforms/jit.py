@@ -358,6 +358,10 @@ class Jitted:
         graph = self._cache.get(key)
         if graph is None:
             graph = self._trace(args, kwargs, static, leaves, tree, avals, key)
+            captured = _lift_captured_tracers(graph)
+            if captured:  # closes over values of an outer transform: valid for this call only
+                outs = bind(jit_call_p, *captured, *leaves, graph=graph, name=self.name)
+                return tu.tree_unflatten(graph.out_tree, outs)
             self._cache[key] = graph
         if not any(isinstance(x, Tracer) for x in leaves):
             exe_runner = _make_runner(graph)
@@ -426,6 +430,20 @@ def _make_runner(graph):
 
     graph._runner = run
     return run
+
+
+def _lift_captured_tracers(graph):
+    """Turn constants that are tracers of an outer transform into leading inputs; return them."""
+    idx = [i for i, c in enumerate(graph.consts) if isinstance(c, Tracer)]
+    if not idx:
+        return []
+    lifted_vars = [graph.constvars[i] for i in idx]
+    captured = [graph.consts[i] for i in idx]
+    keep = [i for i in range(len(graph.consts)) if i not in set(idx)]
+    graph.constvars = [graph.constvars[i] for i in keep]
+    graph.consts = [graph.consts[i] for i in keep]
+    graph.invars = lifted_vars + graph.invars
+    return captured
 
 
 def _literal_outputs_to_consts(graph):
