@@ -50,7 +50,7 @@ def make_graph(fun, static_argnums=()):
     @api_boundary
     @functools.wraps(fun)
     def graph_of(*args):
-        dyn = [a for i, a in enumerate(args) if i not in static]
+        dyn = tuple(a for i, a in enumerate(args) if i not in static)
         leaves, tree = tu.tree_flatten(dyn)
         avals = [_aval_of(x) for x in leaves]
         out_tree = []
