@@ -249,12 +249,12 @@ def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear
 
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
     """The ``q``-th percentiles (``q`` in [0, 100]) of ``a``; see :func:`quantile`."""
-    return _quantile(a, _percent(q), axis, out, method, keepdims, False, "percentile")
+    return _quantile(a, q, axis, out, method, keepdims, False, "percentile", scale=100)
 
 
 def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
     """:func:`percentile` ignoring NaNs."""
-    return _quantile(a, _percent(q), axis, out, method, keepdims, True, "nanpercentile")
+    return _quantile(a, q, axis, out, method, keepdims, True, "nanpercentile", scale=100)
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
@@ -267,16 +267,7 @@ def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return _quantile(a, 0.5, axis, out, "linear", keepdims, True, "nanmedian")
 
 
-def _percent(q):
-    q = asvalue(q)
-    if not isinstance(q, Tracer) and np.any((np.asarray(q) < 0) | (np.asarray(q) > 100)):
-        raise ValueError("percentile: q must lie in [0, 100]")
-    if not is_float(get_aval(q).dtype):
-        q = E.convert_element_type(q, float_)
-    return E.div(q, np.asarray(100, get_aval(q).dtype))
-
-
-def _quantile(a, q, axis, out, method, keepdims, ignore_nan, name):
+def _quantile(a, q, axis, out, method, keepdims, ignore_nan, name, scale=1):
     if out is not None:
         raise TypeError(f"{name}: out= is not supported (fnflow arrays are immutable)")
     if method not in _METHODS:
@@ -290,8 +281,10 @@ def _quantile(a, q, axis, out, method, keepdims, ignore_nan, name):
     if any(shape[i] == 0 for i in axes):
         raise ValueError(f"{name}: cannot take a quantile over an empty axis")
     q = asvalue(q, dt)
-    if not isinstance(q, Tracer) and np.any((np.asarray(q) < 0) | (np.asarray(q) > 1)):
-        raise ValueError(f"{name}: q must lie in [0, 1]")
+    if not isinstance(q, Tracer) and np.any((np.asarray(q) < 0) | (np.asarray(q) > scale)):
+        raise ValueError(f"{name}: q must lie in [0, {scale}]")
+    if scale != 1:
+        q = E.div(q, np.asarray(scale, dt))
     qshape = get_aval(q).shape
     # the reduced axes go last, flattened into one axis of size n
     keep = tuple(i for i in range(len(shape)) if i not in axes)
@@ -322,7 +315,9 @@ def _quantile(a, q, axis, out, method, keepdims, ignore_nan, name):
     if method in ("lower", "higher", "nearest"):
         res = s_lo
     else:
-        res = _lerp(s_lo, _pick(s, E.eq(ramp, hi)), reshape(frac, get_aval(frac).shape[:-1]))  # (*B, m)
+        frac = reshape(frac, get_aval(frac).shape[:-1])
+        # exactly on an order statistic, take it as is (an infinite neighbour must not make a NaN)
+        res = E.select(E.eq(frac, 0), s_lo, _lerp(s_lo, _pick(s, E.eq(ramp, hi)), frac))  # (*B, m)
     res = E.select(reshape(empty, get_aval(empty).shape[:-1]), np.asarray(np.nan, dt), res)
     nb = len(keep)
     res = transpose(res, (nb,) + tuple(range(nb)))          # (m, *B)

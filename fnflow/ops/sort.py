@@ -47,6 +47,8 @@ def _permutation(keys, dimension, descending):
 
 @sort_p.def_impl
 def _sort_impl(*operands, dimension, num_keys, descending):
+    if len({op.shape for op in operands}) > 1:  # take_along_axis would not notice
+        raise ValueError(f"sort: all operands must have the same shape, got {[op.shape for op in operands]}")
     perm = _permutation(list(operands[:num_keys]), dimension, descending)
     return [np.take_along_axis(op, perm, axis=dimension) for op in operands]
 
