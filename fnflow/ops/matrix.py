@@ -429,6 +429,32 @@ def eigh(a):
     return tuple(bind(eigh_p, _float_value(a)))
 
 
+eigvalsh_p = Primitive("eigvalsh")
+eigvalsh_p.def_impl(lambda a: _linalg_call("eigvalsh", np.linalg.eigvalsh, a))
+
+
+@eigvalsh_p.def_abstract_eval
+def _eigvalsh_abstract(a):
+    _check_square("eigvalsh", a)
+    _check_float("eigvalsh", a)
+    return a.update(shape=a.shape[:-1])
+
+
+def _eigvalsh_jvp(t, w, a):
+    # only dw = diag(V^T dA V): no eigenvalue gaps, so repeated eigenvalues are fine
+    _, v = bind(eigh_p, a)
+    return diag_part(mm(mT(v), mm(t, v)))
+
+
+defjvp(eigvalsh_p, _eigvalsh_jvp)
+_batch_front(eigvalsh_p)
+
+
+def eigvalsh(a):
+    """Eigenvalues (ascending) of a symmetric matrix; differentiable even when they repeat."""
+    return bind(eigvalsh_p, _float_value(a))
+
+
 # ---------------------------------------------------------------------- svd
 
 svd_p = Primitive("svd", multiple_results=True)
@@ -494,5 +520,29 @@ def svd(a, full_matrices=False):
     return tuple(bind(svd_p, _float_value(a), full_matrices=bool(full_matrices)))
 
 
-__all__ = ["cholesky", "triangular_solve", "solve", "inv", "det", "slogdet", "eigh", "svd", "tril", "triu",
-           "diag_part", "diag_embed", "diag_sum", "mm", "mT", "LinAlgError"]
+svdvals_p = Primitive("svdvals")
+svdvals_p.def_impl(lambda a: _linalg_call("svdvals", np.linalg.svd, a, False, False))
+
+
+@svdvals_p.def_abstract_eval
+def _svdvals_abstract(a):
+    return _svd_abstract(a, False)[1]
+
+
+def _svdvals_jvp(t, s, a):
+    # only dS = diag(U^T dA V): repeated singular values are fine
+    u, _, vh = bind(svd_p, a, full_matrices=False)
+    return diag_part(mm(mT(u), mm(t, mT(vh))))
+
+
+defjvp(svdvals_p, _svdvals_jvp)
+_batch_front(svdvals_p)
+
+
+def svdvals(a):
+    """Singular values (descending); differentiable even when they repeat (not at 0 for a norm's kink)."""
+    return bind(svdvals_p, _float_value(a))
+
+
+__all__ = ["cholesky", "triangular_solve", "solve", "inv", "det", "slogdet", "eigh", "eigvalsh", "svd", "svdvals",
+           "tril", "triu", "diag_part", "diag_embed", "diag_sum", "mm", "mT", "LinAlgError"]

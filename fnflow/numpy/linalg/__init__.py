@@ -91,7 +91,9 @@ def eigh(a, UPLO="L"):
 
 def eigvalsh(a, UPLO="L"):
     """Eigenvalues (ascending) of a symmetric matrix."""
-    return eigh(a, UPLO).eigenvalues
+    a = _float(a)
+    _need_matrix("eigvalsh", a, square=True)
+    return M.eigvalsh(_symmetric_from(a, UPLO))
 
 
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
@@ -111,7 +113,7 @@ def svdvals(x, /):
     """Singular values, in descending order."""
     x = _float(x)
     _need_matrix("svdvals", x)
-    return M.svd(x, full_matrices=False)[1]
+    return M.svdvals(x)
 
 
 # ------------------------------------------------------------- solving etc.
