@@ -248,7 +248,8 @@ def _scatter_jvp(primals, tangents, axis, mode):
     dt = get_aval(x).dtype
     zeros = np.zeros(get_aval(x).shape, dt)
     if mode == "mul":
-        return ans, _scatter_mul_tangent(x, idx, u, tx, tu, axis, zeros)
+        t = _scatter_mul_tangent(x, idx, u, tx, tu, axis, zeros)
+        return ans, Zero(get_aval(ans)) if t is None else t
     # min / max: the tangent of whichever won; ties share it equally
     x_win = E.eq(x, ans)
     u_win = E.eq(u, bind(gather_p, ans, idx, axis=axis))
@@ -265,12 +266,15 @@ def _scatter_jvp(primals, tangents, axis, mode):
 
 
 def _scatter_mul_tangent(x, idx, u, tx, tu, axis, zeros):
-    """Product rule for ``x * prod(updates at each position)``, exact with duplicates and zeros.
-
-    The product of the *other* updates at an update's position is
-    ``Q / u`` when ``u != 0`` and no other update there is zero, and ``Q``
-    (the product of the nonzero ones) when ``u`` is the only zero.
-    """
+    """Product rule for ``x * prod(updates at each position)``, exact with duplicates and zeros."""
+    c = concrete_or_none(idx)
+    if c is not None:
+        return _scatter_mul_tangent_rounds(x, _normalize_np(c, get_aval(x).shape[axis]).ravel(), u, tx, tu, axis,
+                                           zeros)
+    # Traced indices (duplicates unknown): the product of the *other* updates at an
+    # update's position is Q / u when u != 0 and no other update there is zero, and Q
+    # (the product of the nonzero ones) when u is the only zero. Exact to first order;
+    # higher derivatives are exact except at updates that are exactly zero.
     dt = get_aval(x).dtype
     ones = np.ones(get_aval(x).shape, dt)
     is_zero = E.eq(u, 0)
@@ -286,6 +290,33 @@ def _scatter_mul_tangent(x, idx, u, tx, tu, axis, zeros):
         part = E.mul(x, _scatter(zeros, idx, E.mul(tu, others), axis, "add"))
         out = part if out is None else E.add(out, part)
     return out
+
+
+def _scatter_mul_tangent_rounds(x, flat, u, tx, tu, axis, zeros):
+    """Concrete indices: split the updates into rounds of unique indices (the r-th
+    occurrence of each index in round r) and chain the exact product rule of each
+    round, ``d(x * P) = dx * P + x * dP``, so every derivative order is exact."""
+    xa = get_aval(x)
+    k = flat.size
+    if k == 0:
+        return tx if not isinstance(tx, Zero) else None
+    u2 = reshape(u, xa.shape[:axis] + (k,) + xa.shape[axis + 1:])
+    tu2 = None if isinstance(tu, Zero) else reshape(tu, get_aval(u2).shape)
+    order = np.argsort(flat, kind="stable")
+    rank = np.empty(k, np.int64)
+    rank[order] = np.arange(k) - np.searchsorted(flat[order], flat[order], side="left")
+    ones = np.ones(xa.shape, xa.dtype)
+    t = None if isinstance(tx, Zero) else tx
+    for r in range(int(rank.max()) + 1):
+        pos = np.nonzero(rank == r)[0].astype(np.int32)
+        ir = flat[pos]
+        p = _scatter(ones, ir, bind(gather_p, u2, pos, axis=axis), axis, "mul")
+        new = None if t is None else E.mul(t, p)
+        if tu2 is not None:
+            part = E.mul(x, _scatter(zeros, ir, bind(gather_p, tu2, pos, axis=axis), axis, "add"))
+            new = part if new is None else E.add(new, part)
+        t, x = new, E.mul(x, p)
+    return t
 
 
 def _scatter_transpose(ct, x, idx, u, axis, mode):
