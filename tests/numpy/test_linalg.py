@@ -484,3 +484,10 @@ def test_product_errors():
         fnp.matmul(np.ones(()), np.ones(3))
     with pytest.raises(ValueError, match="dot_general"):
         fnp.dot(np.ones((2, 3)), np.ones((2, 3)))
+
+
+def test_numpy_functions_on_tracers_dispatch_here():
+    a = wellcond(3)
+    g = ff.grad(lambda a: np.linalg.det(a) + np.linalg.norm(a) + np.einsum("ii", np.linalg.inv(a)))(a)
+    want = ff.grad(lambda a: LA.det(a) + LA.norm(a) + LA.trace(LA.inv(a)))(a)
+    np.testing.assert_allclose(g, want, rtol=1e-12)
