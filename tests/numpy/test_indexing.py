@@ -473,3 +473,54 @@ def test_index_helpers():
                                   np.ravel_multi_index((np.array([1, 3]), np.array([4, 0])), (4, 5)))
     with pytest.raises(ValueError):
         fnp.unravel_index(20, (4, 5))
+
+
+def _central_diff(f, a, eps=1e-6):
+    g = np.zeros_like(a)
+    for k in np.ndindex(a.shape):
+        e = np.zeros_like(a)
+        e[k] = eps
+        g[k] = (f(a + e) - f(a - e)) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("mode", ["add", "set", "mul", "min", "max"])
+def test_scatter_grads_with_traced_duplicate_indices(mode):
+    base = np.array([0.3, -1.2, 2.5, 0.7, -0.4])
+    idx = np.array([1, 1, 3, 1, 0, 3])
+    w = np.arange(1.0, 6.0)
+
+    def f(u, b, i):
+        return fnp.sum(scatter(b, i, u, 0, mode) * w)
+
+    for upd in (np.array([1.1, -0.8, 0.0, 1.7, -2.1, 0.45]), np.array([1.1, -0.8, 3.0, 1.7, -2.1, 0.45])):
+        gu, gb = fnflow.jit(fnflow.grad(f, argnums=(0, 1)))(upd, base, idx)
+        np.testing.assert_allclose(gu, _central_diff(lambda u: float(f(u, base, idx)), upd), atol=1e-6)
+        np.testing.assert_allclose(gb, _central_diff(lambda b: float(f(upd, b, idx)), base), atol=1e-6)
+        idxs = np.stack([idx, idx[::-1]])
+        gv = fnflow.vmap(fnflow.grad(f), in_axes=(None, None, 0))(upd, base, idxs)
+        np.testing.assert_allclose(gv[1], _central_diff(lambda u: float(f(u, base, idxs[1])), upd), atol=1e-6)
+
+
+def test_compositions_agree():
+    x = rng.normal(size=(4, 3))
+    i = np.array([[0, 3], [1, 1]])
+    g = fnflow.vmap(fnflow.grad(lambda x, i: fnp.sum(x[i] ** 2)), in_axes=(None, 0))
+    np.testing.assert_allclose(fnflow.jit(g)(x, i), g(x, i))
+    h = fnflow.grad(lambda x: fnp.sum(x[::2, ::-1] ** 3))
+    np.testing.assert_allclose(fnflow.grad(fnflow.jit(lambda x: fnp.sum(x[::2, ::-1] ** 3)))(x), h(x))
+    jac = fnflow.jacfwd(lambda x: x[[0, 0], 1])(x)
+    want = np.zeros((2, 4, 3))
+    want[:, 0, 1] = 1
+    np.testing.assert_array_equal(jac, want)
+    np.testing.assert_array_equal(fnflow.jit(lambda a: np.take(a, [2, 0]))(np.arange(4.0)), [2.0, 0.0])
+
+
+def test_zero_dim_and_empty_arrays():
+    z = np.float64(3.0)
+    for idx in [(), None, Ellipsis, (None, None)]:
+        np.testing.assert_array_equal(getitem(z, idx), np.asarray(z)[idx])
+    e = np.zeros((0, 3))
+    for idx in [[], (slice(None), 1), (Ellipsis, [0, 2]), np.zeros((0,), bool)]:
+        assert getitem(e, idx).shape == e[idx].shape
+    np.testing.assert_array_equal(fnp.asarray(e).at[:, 1].add(1.0), e)
