@@ -98,6 +98,20 @@ def _paths(tree):
     return [tu.keystr(p) for p, _ in tu.tree_flatten_with_path(tree)[0]]
 
 
+def _adopt_weak(weak, leaves, avals, out_avals):
+    """Weak typing of loop carries: a Python-scalar initial value takes the dtype the body returns.
+
+    Updates ``leaves`` and ``avals`` in place; True when something changed (trace the body again).
+    """
+    changed = False
+    for k, (w, a, o) in enumerate(zip(weak, avals, out_avals)):
+        if w and a.shape == o.shape and a.dtype != o.dtype:
+            leaves[k] = convert_element_type(leaves[k], o.dtype)
+            avals[k] = o
+            changed = True
+    return changed
+
+
 def _check_same_tree(what, expected_tree, got_tree, expected_desc, got_desc):
     if expected_tree != got_tree:
         raise TypeError(f"{what}: {got_desc} has structure {got_tree} but {expected_desc} has structure "
@@ -107,8 +121,9 @@ def _check_same_tree(what, expected_tree, got_tree, expected_desc, got_desc):
 def _check_avals(what, paths, expected, got, expected_desc, got_desc):
     for p, e, g in zip(paths, expected, got):
         if e != g:
-            raise TypeError(f"{what}: at {p or 'the root'} {got_desc} is {g.str_short()} but {expected_desc} is "
-                            f"{e.str_short()}; its shape and dtype must stay the same")
+            where = f" at {p}" if p else ""
+            raise TypeError(f"{what}: {got_desc}{where} is {g.str_short()} but {expected_desc} is "
+                            f"{e.str_short()}; shapes and dtypes must match")
 
 
 # --------------------------------------------------------------------- cond
@@ -131,7 +146,7 @@ def switch(index, branches, *operands):
         raise TypeError(f"switch: the index must be an integer, got {a.str_short()} (use cond for a boolean)")
     index = convert_element_type(index, int_)
     index = _clamp_index(index, len(branches))
-    return _cond(index, branches, operands, "switch")
+    return _cond(index, branches, operands, "switch", [f"branches[{i}]" for i in range(len(branches))])
 
 
 def _clamp_index(index, n):
@@ -154,17 +169,17 @@ def cond(pred, true_fun, false_fun, *operands):
     if a.dtype != np.bool_:
         pred = ne(pred, np.asarray(0, a.dtype))
     index = convert_element_type(pred, int_)
-    return _cond(index, [false_fun, true_fun], operands, "cond")
+    return _cond(index, [false_fun, true_fun], operands, "cond", ["false_fun", "true_fun"])
 
 
-def _cond(index, branches, operands, what):
+def _cond(index, branches, operands, what, names):
     leaves, in_tree = tu.tree_flatten(operands)
     leaves = [asvalue(x) for x in leaves]
     avals = _flat_avals(leaves)
     traced = [_trace_branch(b, in_tree, avals, None) for b in branches]
     out_trees = [t[2] for t in traced]
     for i, t in enumerate(out_trees[1:], 1):
-        _check_same_tree(what, out_trees[0], t, "branch 0's output", f"branch {i}'s output")
+        _check_same_tree(what, out_trees[0], t, f"the output of {names[0]}", f"the output of {names[i]}")
     # weak typing: a Python scalar output takes the dtype an array output of another branch has
     dtypes = [None] * out_trees[0].num_leaves
     for _, _, _, weak, g_avals in traced:
@@ -175,7 +190,7 @@ def _cond(index, branches, operands, what):
         traced = [_trace_branch(b, in_tree, avals, dtypes) for b in branches]
     paths = _paths(tu.tree_unflatten(out_trees[0], [0] * out_trees[0].num_leaves))
     for i, t in enumerate(traced[1:], 1):
-        _check_avals(what, paths, traced[0][4], t[4], "branch 0's output", f"branch {i}'s output")
+        _check_avals(what, paths, traced[0][4], t[4], f"the output of {names[0]}", f"the output of {names[i]}")
     # hoisted captures of every branch become extra operands that every branch takes
     consts, graphs = [], []
     for g, hoisted, *_ in traced:
@@ -222,6 +237,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     del unroll
     init_leaves, init_tree = tu.tree_flatten(init)
     xs_leaves, xs_tree = tu.tree_flatten(xs)
+    weak = [is_scalar(x) for x in init_leaves]
     init_leaves = [asvalue(x) for x in init_leaves]
     xs_leaves = [asvalue(x) for x in xs_leaves]
     for p, x in zip(_paths(xs), xs_leaves):
@@ -257,6 +273,9 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
         return new_leaves + [asvalue(v) for v in y_leaves]
 
     body, consts = trace_closed(flat_body, carry_avals + x_avals, name="scan")
+    if _adopt_weak(weak, init_leaves, carry_avals, body.out_avals[:nk]):
+        y_tree.clear()
+        body, consts = trace_closed(flat_body, carry_avals + x_avals, name="scan")
     _check_avals("scan", ["carry" + p for p in _paths(init)], carry_avals, body.out_avals[:nk],
                  "the initial carry", "the carry the body returns")
     outs = bind(scan_p, *consts, *init_leaves, *xs_leaves, body=body, num_consts=len(consts), num_carry=nk,
@@ -279,6 +298,7 @@ def while_loop(cond_fun, body_fun, init_val):
     shapes and dtypes of ``init_val``. Differentiable in forward mode only.
     """
     leaves, tree = tu.tree_flatten(init_val)
+    weak = [is_scalar(x) for x in leaves]
     leaves = [asvalue(x) for x in leaves]
     avals = _flat_avals(leaves)
 
@@ -295,8 +315,10 @@ def while_loop(cond_fun, body_fun, init_val):
         _check_same_tree("while_loop", tree, out_tree, "init_val", "the value body_fun returns")
         return [_leaf_value(v, a.dtype) for v, a in zip(out_leaves, avals)]
 
-    cg, cconsts = trace_closed(flat_cond, avals, name="while_cond")
     bg, bconsts = trace_closed(flat_body, avals, name="while_body")
+    if _adopt_weak(weak, leaves, avals, bg.out_avals):
+        bg, bconsts = trace_closed(flat_body, avals, name="while_body")
+    cg, cconsts = trace_closed(flat_cond, avals, name="while_cond")
     _check_avals("while_loop", ["init_val" + p for p in _paths(init_val)], avals, bg.out_avals,
                  "the initial value", "the value body_fun returns")
     outs = bind(while_p, *cconsts, *bconsts, *leaves, cond_graph=cg, body_graph=bg,
