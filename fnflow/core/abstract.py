@@ -65,7 +65,7 @@ def is_int(dtype) -> bool:
 
 def is_scalar(x) -> bool:
     """True for Python scalars (weakly typed), False for arrays and tracers."""
-    return isinstance(x, _SCALAR_TYPES)
+    return isinstance(x, _SCALAR_TYPES) and not isinstance(x, np.generic)
 
 
 def canonical_dtype(dtype):

@@ -1,3 +1,3 @@
 """The primitives, one module per family, each with all of its rules."""
 
-from fnflow.ops import cumulative, elementwise, linalg, reduce, shape  # noqa: F401
+from fnflow.ops import cumulative, elementwise, indexing, linalg, matrix, random_bits, reduce, shape, sort  # noqa: F401
