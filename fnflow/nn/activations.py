@@ -19,6 +19,7 @@ import numpy as np
 
 import fnflow.numpy as fnp
 from fnflow.core.abstract import float_, get_aval, is_float
+from fnflow.numpy import add, divide, multiply, subtract, where
 from fnflow.ops import elementwise as E
 from fnflow.ops._util import asvalue, normalize_axes
 from fnflow.transforms.ad import custom_jvp, stop_gradient
@@ -31,6 +32,8 @@ __all__ = ["relu", "relu6", "sigmoid", "log_sigmoid", "softplus", "soft_sign", "
 
 
 def _float(x):
+    if isinstance(x, np.generic):  # a NumPy scalar keeps its dtype (np.float64 is not a weak Python float)
+        x = np.asarray(x)
     x = asvalue(x)
     return x if is_float(get_aval(x).dtype) else E.convert_element_type(x, float_)
 
@@ -46,13 +49,13 @@ def _const(x, v):
 def relu(x):
     """max(x, 0), with derivative 0 at x = 0."""
     x = _float(x)
-    return fnp.where(x > 0, x, _const(x, 0))
+    return where(fnp.greater(x, 0), x, _const(x, 0))
 
 
 def relu6(x):
     """min(max(x, 0), 6), with derivative 0 at both kinks (0 and 6)."""
     x = _float(x)
-    return fnp.where(x > 0, fnp.where(x < 6, x, _const(x, 6)), _const(x, 0))
+    return where(fnp.greater(x, 0), where(fnp.less(x, 6), x, _const(x, 6)), _const(x, 0))
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -62,14 +65,15 @@ def leaky_relu(x, negative_slope=0.01):
     defaults to 0.3 (``keras.activations.leaky_relu`` to 0.2).
     """
     x = _float(x)
-    return fnp.where(x >= 0, x, x * _const(x, negative_slope))
+    return where(fnp.greater_equal(x, 0), x, multiply(x, _const(x, negative_slope)))
 
 
 def elu(x, alpha=1.0):
     """x for x > 0, ``alpha * (exp(x) - 1)`` below (derivative ``alpha`` at 0)."""
     x = _float(x)
-    safe = fnp.where(x > 0, _const(x, 0), x)  # keeps exp from overflowing in the unused branch
-    return fnp.where(x > 0, x, _const(x, alpha) * fnp.expm1(safe))
+    pos = fnp.greater(x, 0)
+    safe = where(pos, _const(x, 0), x)  # keeps exp from overflowing in the unused branch
+    return where(pos, x, multiply(_const(x, alpha), fnp.expm1(safe)))
 
 
 def selu(x):
@@ -77,14 +81,15 @@ def selu(x):
     alpha = 1.6732632423543772848170429916717
     scale = 1.0507009873554804934193349852946
     x = _float(x)
-    return _const(x, scale) * elu(x, alpha)
+    return multiply(_const(x, scale), elu(x, alpha))
 
 
 def celu(x, alpha=1.0):
     """Continuously differentiable ELU: x for x > 0, ``alpha * (exp(x / alpha) - 1)`` below."""
     x = _float(x)
-    safe = fnp.where(x > 0, _const(x, 0), x)
-    return fnp.where(x > 0, x, _const(x, alpha) * fnp.expm1(safe / _const(x, alpha)))
+    pos = fnp.greater(x, 0)
+    safe = where(pos, _const(x, 0), x)
+    return where(pos, x, multiply(_const(x, alpha), fnp.expm1(divide(safe, _const(x, alpha)))))
 
 
 # ------------------------------------------------------------- sigmoids
@@ -98,13 +103,13 @@ def sigmoid(x):
 @custom_jvp
 def _softplus(x):
     # log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): never overflows
-    return relu(x) + fnp.log1p(fnp.exp(-fnp.abs(x)))
+    return add(relu(x), fnp.log1p(fnp.exp(fnp.negative(fnp.abs(x)))))
 
 
 @_softplus.defjvp
 def _softplus_jvp(primals, tangents):
     (x,), (t,) = primals, tangents
-    return _softplus(x), t * sigmoid(x)
+    return _softplus(x), multiply(t, sigmoid(x))
 
 
 def softplus(x):
@@ -114,19 +119,19 @@ def softplus(x):
 
 def log_sigmoid(x):
     """log(sigmoid(x)) = -softplus(-x), finite for very negative x (log_sigmoid(-1000) = -1000)."""
-    return -softplus(-_float(x))
+    return fnp.negative(softplus(fnp.negative(_float(x))))
 
 
 def soft_sign(x):
     """x / (|x| + 1)."""
     x = _float(x)
-    return x / (fnp.abs(x) + _const(x, 1))
+    return divide(x, add(fnp.abs(x), _const(x, 1)))
 
 
 def silu(x):
     """x * sigmoid(x) (also called swish)."""
     x = _float(x)
-    return x * sigmoid(x)
+    return multiply(x, sigmoid(x))
 
 
 swish = silu
@@ -141,17 +146,19 @@ def gelu(x, approximate=False):
     JAX's default.
     """
     x = _float(x)
-    half = _const(x, 0.5)
     if approximate:
-        inner = _const(x, math.sqrt(2 / math.pi)) * (x + _const(x, 0.044715) * x * x * x)
-        return half * x * (_const(x, 1) + fnp.tanh(inner))
-    return half * x * (_const(x, 1) + E.erf(x * _const(x, 1 / math.sqrt(2))))
+        cube = multiply(_const(x, 0.044715), multiply(x, fnp.square(x)))
+        inner = multiply(_const(x, math.sqrt(2 / math.pi)), add(x, cube))
+        phi = add(_const(x, 1), fnp.tanh(inner))
+    else:
+        phi = add(_const(x, 1), E.erf(multiply(x, _const(x, 1 / math.sqrt(2)))))
+    return multiply(multiply(_const(x, 0.5), x), phi)
 
 
 def mish(x):
     """x * tanh(softplus(x))."""
     x = _float(x)
-    return x * fnp.tanh(softplus(x))
+    return multiply(x, fnp.tanh(softplus(x)))
 
 
 def tanh(x):
@@ -162,13 +169,13 @@ def tanh(x):
 def hard_sigmoid(x):
     """relu6(x + 3) / 6: a piecewise-linear sigmoid (JAX's and Keras 3's definition)."""
     x = _float(x)
-    return relu6(x + _const(x, 3)) / _const(x, 6)
+    return divide(relu6(add(x, _const(x, 3))), _const(x, 6))
 
 
 def hard_silu(x):
     """x * hard_sigmoid(x) (also called hard_swish)."""
     x = _float(x)
-    return x * hard_sigmoid(x)
+    return multiply(x, hard_sigmoid(x))
 
 
 hard_swish = hard_silu
@@ -177,7 +184,7 @@ hard_swish = hard_silu
 def hard_tanh(x):
     """x clipped to [-1, 1] (derivative 1 at the kinks, as JAX)."""
     x = _float(x)
-    return fnp.where(x > 1, _const(x, 1), fnp.where(x < -1, _const(x, -1), x))
+    return where(fnp.greater(x, 1), _const(x, 1), where(fnp.less(x, -1), _const(x, -1), x))
 
 
 def glu(x, axis=-1):
@@ -187,7 +194,7 @@ def glu(x, axis=-1):
     if n % 2:
         raise ValueError(f"glu: the size of axis {axis} must be even, got {n}")
     a, b = fnp.split(x, 2, axis=axis)
-    return a * sigmoid(b)
+    return multiply(a, sigmoid(b))
 
 
 # ------------------------------------------------------------- softmax
@@ -197,13 +204,13 @@ def _shifted(x, axis):
     # x - max(x): exp of it never overflows. The max is a constant for differentiation (it
     # cancels mathematically); an infinite max (a row of -inf) is replaced by 0.
     m = fnp.max(x, axis=axis, keepdims=True)
-    m = stop_gradient(fnp.where(fnp.isfinite(m), m, _const(x, 0)))
-    return x - m
+    m = stop_gradient(where(fnp.isfinite(m), m, _const(x, 0)))
+    return subtract(x, m)
 
 
 def _softmax_value(x, axis):
     e = fnp.exp(_shifted(x, axis))
-    return e / fnp.sum(e, axis=axis, keepdims=True)
+    return divide(e, fnp.sum(e, axis=axis, keepdims=True))
 
 
 _softmax = custom_jvp(_softmax_value, nondiff_argnums=(1,))
@@ -213,7 +220,7 @@ _softmax = custom_jvp(_softmax_value, nondiff_argnums=(1,))
 def _softmax_jvp(axis, primals, tangents):
     (x,), (t,) = primals, tangents
     y = _softmax(x, axis)
-    return y, y * (t - fnp.sum(y * t, axis=axis, keepdims=True))
+    return y, multiply(y, subtract(t, fnp.sum(multiply(y, t), axis=axis, keepdims=True)))
 
 
 def _axes(x, axis, name):
@@ -235,7 +242,7 @@ def log_softmax(x, axis=-1):
     x = _float(x)
     axes = _axes(x, axis, "log_softmax")
     s = _shifted(x, axes)
-    return s - fnp.log(fnp.sum(fnp.exp(s), axis=axes, keepdims=True))
+    return subtract(s, fnp.log(fnp.sum(fnp.exp(s), axis=axes, keepdims=True)))
 
 
 # ------------------------------------------------------------------ misc
@@ -262,7 +269,7 @@ def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5):
         mean = fnp.mean(x, axis=axis, keepdims=True)
     if variance is None:
         variance = fnp.var(x, axis=axis, keepdims=True)
-    return (x - mean) / fnp.sqrt(variance + _const(x, epsilon))
+    return divide(subtract(x, mean), fnp.sqrt(add(variance, _const(x, epsilon))))
 
 
 normalize = standardize
