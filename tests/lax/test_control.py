@@ -419,3 +419,33 @@ def test_primitive_level_carry_check():
     with pytest.raises(TypeError, match=r"carry\[0\].*f32\[\].*f32\[1\]"):
         scan_p.abstract_eval(ShapedArray((), np.float32), ShapedArray((3,), np.float32), body=body, num_consts=0,
                              num_carry=1, length=3, reverse=False)
+
+
+def test_edge_cases_constant_outputs_linearize_and_nesting():
+    f = lambda c0, xs: lax.scan(lambda c, x: (c, (x, 0.0, c * 2)), c0, xs)
+    c, (a, z, d) = f(1.0, np.arange(3.0))
+    close((c, a, z, d), (1.0, np.arange(3.0), np.zeros(3), np.full(3, 2.0)))
+    check_grads(f, (np.array(1.0), np.arange(3.0)), order=2)
+    out = fnflow.vmap(f)(np.arange(2.0), np.ones((2, 3)))
+    close(out[1][2], [[0.0] * 3, [2.0] * 3])
+    y, lin = fnflow.linearize(lambda x: lax.scan(lambda c, _: (c * x, c), x, None, length=3)[0], 2.0)
+    assert float(y) == 16.0 and float(lin(1.0)) == 32.0
+    g = lambda x, n: lax.cond(x > 0, lambda x, n: (x * x, n, 1.0), lambda x, n: (-x, n + 1, 2.0), x, n)
+    assert float(fnflow.grad(lambda x: g(x, 3)[0])(2.0)) == 4.0
+    close(fnflow.vmap(g)(np.array([1.0, -1.0]), np.array([3, 4])), (np.ones(2), np.array([3, 5]), np.array([1.0, 2.0])))
+    w = lambda n, x: lax.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] * x), (0, 1.0))[1]
+    close(fnflow.jacfwd(lambda x: fnflow.vmap(w)(np.array([1, 2, 3]), x))(np.array([2.0, 3.0, 4.0])),
+          np.diag([1.0, 6.0, 48.0]))
+    inner = lambda x: lax.scan(lambda c, y: (c + y, c), 0.0, x)[0]
+    close(fnflow.vmap(fnflow.vmap(inner))(np.ones((2, 3, 4))), np.full((2, 3), 4.0))
+
+
+def test_loop_invariant_work_is_not_stacked():
+    # cos(w) depends only on a captured value: it is computed once outside the body, not per step
+    h = lambda w, xs: lax.scan(lambda c, x: (c * fnp.cos(w) + x, None), 0.0, xs)[0]
+    check_grads(h, (np.array(0.3), np.arange(4.0)), order=2)
+    g = fnflow.make_graph(fnflow.grad(h))(np.array(0.3), np.arange(4.0))
+    for e in g.eqns:
+        if e.prim.name == "scan":
+            assert all(e.prim.name != "cos" for e in e.params["body"].eqns)
+            assert all(v.aval.shape in ((), (4,)) for v in e.outvars)
