@@ -27,7 +27,10 @@ computation, which also returns the *residuals* the tangent computation
 needs (stacked per iteration for scan), then binds a separate *linear* scan /
 cond over the tangents that reads those residuals. Under ``linearize`` the
 primal one runs on the level below and only the linear one is recorded, so
-reverse mode only needs the transposes of linear scans and conds. ``while`` has
+reverse mode only needs the transposes of linear scans and conds (forward-mode
+``jvp`` therefore also runs two loops). Work in a body that depends only on
+captured values (``cos(w)`` for a captured ``w``) runs once, outside the body,
+so it is neither repeated nor stacked as a residual. ``while`` has
 a forward-mode rule only (its trip count is not known before it runs): reverse
 mode raises an error pointing to ``scan`` / ``fori_loop`` with static bounds.
 """
