@@ -1,16 +1,17 @@
 """fnflow: pure functions over immutable arrays, with composable grad / vmap / jit."""
 
-from fnflow.core import tree as tree_util
+from fnflow import tree_util
 from fnflow.core.array import Array
 from fnflow.core.graph import Graph
 from fnflow.transforms.ad import (
-    ShapeDtypeStruct, checkpoint, custom_jvp, custom_vjp, eval_shape, grad, jvp, linearize, remat,
+    ShapeDtypeStruct, custom_jvp, custom_vjp, eval_shape, grad, jvp, linearize, remat,
     stop_gradient, value_and_grad, vjp,
 )
 from fnflow.transforms.batching import vmap
 from fnflow import numpy  # noqa: F401  (registers array methods)
 from fnflow._api import hessian, jacfwd, jacrev, make_graph
 from fnflow import tree  # noqa: F401
+from fnflow import checkpoint  # noqa: F401  (callable module: checkpoint(f) is remat(f))
 from fnflow.config import config
 from fnflow.transforms.jit import jit
 from fnflow import debug  # noqa: F401

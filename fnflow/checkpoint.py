@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
+import types
 
 import numpy as np
 
@@ -129,3 +131,17 @@ def _nested(keys, leaves):
 
 
 __all__ = ["save", "load"]
+
+
+class _CheckpointModule(types.ModuleType):
+    """``fnflow.checkpoint`` is this module and also JAX's ``checkpoint`` transform:
+    ``fnflow.checkpoint(f)`` is ``fnflow.remat(f)`` (recompute in the backward pass),
+    ``fnflow.checkpoint.save/load`` store pytrees."""
+
+    def __call__(self, fun, **kwargs):
+        from fnflow.transforms.ad import remat
+
+        return remat(fun, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CheckpointModule
