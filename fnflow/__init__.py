@@ -1,23 +1,34 @@
 """fnflow: pure functions over immutable arrays, with composable grad / vmap / jit."""
 
-from fnflow import tree_util
+from fnflow import (
+    checkpoint,  # noqa: F401  (callable module: checkpoint(f) is remat(f))
+    debug,  # noqa: F401
+    numpy,  # noqa: F401  (registers array methods)
+    tree,  # noqa: F401
+    tree_util,
+)
+from fnflow._api import hessian, jacfwd, jacrev, make_graph
+from fnflow.config import config
 from fnflow.core.array import Array
 from fnflow.core.graph import Graph
 from fnflow.transforms.ad import (
-    ShapeDtypeStruct, custom_jvp, custom_vjp, eval_shape, grad, jvp, linearize, remat,
-    stop_gradient, value_and_grad, vjp,
+    ShapeDtypeStruct,
+    custom_jvp,
+    custom_vjp,
+    eval_shape,
+    grad,
+    jvp,
+    linearize,
+    remat,
+    stop_gradient,
+    value_and_grad,
+    vjp,
 )
 from fnflow.transforms.batching import vmap
-from fnflow import numpy  # noqa: F401  (registers array methods)
-from fnflow._api import hessian, jacfwd, jacrev, make_graph
-from fnflow import tree  # noqa: F401
-from fnflow import checkpoint  # noqa: F401  (callable module: checkpoint(f) is remat(f))
-from fnflow.config import config
 from fnflow.transforms.jit import jit
-from fnflow import debug  # noqa: F401
 
 __version__ = "0.1.0"
 
-__all__ = ["Array", "Graph", "ShapeDtypeStruct", "checkpoint", "custom_jvp", "custom_vjp", "eval_shape",
-           "config", "debug", "grad", "hessian", "jit", "jacfwd", "jacrev", "jvp", "linearize", "make_graph", "remat", "stop_gradient",
-           "tree_util", "value_and_grad", "vjp", "vmap"]
+__all__ = ["Array", "Graph", "ShapeDtypeStruct", "checkpoint", "config", "custom_jvp", "custom_vjp", "debug",
+           "eval_shape", "grad", "hessian", "jacfwd", "jacrev", "jit", "jvp", "linearize", "make_graph", "remat",
+           "stop_gradient", "tree_util", "value_and_grad", "vjp", "vmap"]

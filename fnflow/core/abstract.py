@@ -114,16 +114,21 @@ _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 def result_dtype(*args):
     """The promoted dtype of arrays/tracers and weakly typed Python scalars.
 
-    Arrays promote as in NumPy; a Python scalar only matters when it is of a
+    Arrays of one kind promote as in NumPy; across kinds the higher kind's
+    dtype wins unchanged (int32 with float32 gives float32, as in JAX). A Python scalar only matters when it is of a
     higher kind (bool < int < float < complex) than every array, and then it
     gives the default dtype of its kind.
     """
     strong = [get_aval(a).dtype for a in args if not is_scalar(a)]
     weak = [a for a in args if is_scalar(a)]
     if strong:
-        dt = strong[0]
-        for d in strong[1:]:
-            dt = np.promote_types(dt, d)
+        # As in JAX: a lower kind never widens a higher one (f32 * i32 -> f32, not f64);
+        # within the highest kind, NumPy's promotion.
+        top = max(_KIND_RANK[d.kind] for d in strong)
+        dt = None
+        for d in strong:
+            if _KIND_RANK[d.kind] == top:
+                dt = d if dt is None else np.promote_types(dt, d)
     else:
         dt = None
     for w in weak:

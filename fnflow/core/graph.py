@@ -89,6 +89,8 @@ def _names():
 def _fmt_param(v):
     if isinstance(v, Graph):
         return "{ graph }"
+    if isinstance(v, (tuple, list)) and v and all(isinstance(g, Graph) for g in v):
+        return "(" + ", ".join("{ graph }" for _ in v) + ")"
     if isinstance(v, np.ndarray):
         return f"array{v.shape}"
     if callable(v):
@@ -117,8 +119,10 @@ def pretty(graph: Graph, indent: int = 0) -> str:
         args = " ".join(name(v) for v in e.invars)
         lines.append(f"{pad}    {outs} = {e.prim.name}{'[' + params + ']' if params else ''} {args}")
         for v in e.params.values():
-            if isinstance(v, Graph):
-                lines.append(pretty(v, indent + 8))
+            subs = [v] if isinstance(v, Graph) else [g for g in v if isinstance(g, Graph)] \
+                if isinstance(v, (tuple, list)) else []
+            for g in subs:
+                lines.append(pretty(g, indent + 8))
     outs = " ".join(name(v) for v in graph.outvars)
     lines.append(f"{pad}  in ({outs}) }}")
     return "\n".join(lines)
