@@ -1,0 +1,202 @@
+"""Graph passes that run before fusion: inline nested jit calls, fold constants,
+merge common subexpressions, drop dead code.
+
+Every pass takes a :class:`~fnflow.core.graph.Graph` and returns a new one (the
+input is never modified: graphs are shared with ``jit``'s caches). Equations and
+variables are reused, so the passes cost a few microseconds per equation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fnflow.core.graph import Eqn, Graph, Literal, Var
+
+# folded constants larger than this (and larger than every input) stay computed at run
+# time: a broadcast of a scalar to a big shape is cheaper to fuse than to store
+FOLD_LIMIT = 1 << 12
+
+
+def optimize(graph: Graph) -> Graph:
+    """The pass pipeline: inline -> fold -> CSE -> DCE."""
+    graph = inline_jit_calls(graph)
+    graph = fold_constants(graph)
+    graph = cse(graph)
+    return dce(graph)
+
+
+def has_subgraphs(eqn) -> bool:
+    """True if the equation carries graphs in its params (control flow, jit_call ...)."""
+    for v in eqn.params.values():
+        if isinstance(v, Graph) or (isinstance(v, (tuple, list)) and any(isinstance(g, Graph) for g in v)):
+            return True
+    return False
+
+
+# ----------------------------------------------------------------- inlining
+
+
+def inline_jit_calls(graph: Graph) -> Graph:
+    """Replace every ``jit_call`` equation by the equations of its graph (recursively)."""
+    if not any(e.prim.name == "jit_call" for e in graph.eqns):
+        return graph
+    constvars, consts = list(graph.constvars), list(graph.consts)
+    eqns = []
+    subst = {}
+
+    def read(v):
+        return v if isinstance(v, Literal) else subst.get(v, v)
+
+    for e in graph.eqns:
+        if e.prim.name != "jit_call":
+            invars = [read(v) for v in e.invars]
+            eqns.append(e if invars == e.invars else Eqn(e.prim, invars, e.outvars, e.params))
+            continue
+        sub = inline_jit_calls(e.params["graph"])
+        env = dict(zip(sub.invars, [read(v) for v in e.invars]))
+        for cv, c in zip(sub.constvars, sub.consts):
+            nv = Var(cv.aval)
+            constvars.append(nv)
+            consts.append(c)
+            env[cv] = nv
+
+        def rd(v, env=env):
+            return v if isinstance(v, Literal) else env[v]
+
+        for se in sub.eqns:
+            outs = [Var(v.aval) for v in se.outvars]
+            env.update(zip(se.outvars, outs))
+            eqns.append(Eqn(se.prim, [rd(v) for v in se.invars], outs, se.params))
+        for o, so in zip(e.outvars, sub.outvars):
+            subst[o] = rd(so)
+    outvars = [read(v) for v in graph.outvars]
+    return _rebuild(graph, constvars, eqns, outvars, consts)
+
+
+def _rebuild(graph, constvars, eqns, outvars, consts):
+    g = Graph(constvars, graph.invars, outvars, eqns, consts)
+    g.in_tree, g.out_tree = graph.in_tree, graph.out_tree
+    return g
+
+
+# -------------------------------------------------------- constant folding
+
+
+def _impl_value(prim, vals, params):
+    outs = prim.impl(*vals, **params)
+    return list(outs) if prim.multiple_results else [outs]
+
+
+def fold_constants(graph: Graph) -> Graph:
+    """Evaluate (with the primitive's ``impl``) equations whose inputs are all known.
+
+    Scalar results become :class:`Literal` s, others new constants. Equations with
+    sub-graphs, and results much larger than their inputs, are left alone.
+    """
+    known = {v: np.asarray(c) for v, c in zip(graph.constvars, graph.consts)}
+    subst, eqns = {}, []
+    new_constvars, new_consts = [], []
+
+    def read(v):
+        return v if isinstance(v, Literal) else subst.get(v, v)
+
+    def value(v):
+        return np.asarray(v.val) if isinstance(v, Literal) else known.get(v)
+
+    for e in graph.eqns:
+        invars = [read(v) for v in e.invars]
+        vals = [value(v) for v in invars]
+        foldable = (all(x is not None for x in vals) and e.prim.impl is not None and not has_subgraphs(e))
+        if foldable:
+            limit = max([FOLD_LIMIT] + [x.size for x in vals])
+            if all(v.aval.size <= limit for v in e.outvars):
+                try:
+                    outs = _impl_value(e.prim, vals, e.params)
+                except Exception:  # leave it to run time, where the error is reported as usual
+                    outs = None
+                if outs is not None:
+                    for v, o in zip(e.outvars, outs):
+                        o = np.asarray(o, v.aval.dtype)
+                        if o.ndim == 0:
+                            subst[v] = Literal(o)
+                        else:
+                            known[v] = o
+                    continue
+        eqns.append(e if invars == e.invars else Eqn(e.prim, invars, e.outvars, e.params))
+    outvars = [read(v) for v in graph.outvars]
+    # every constant still referenced by an equation or an output
+    used = {v for e in eqns for v in e.invars if isinstance(v, Var)} | {v for v in outvars if isinstance(v, Var)}
+    for v, c in known.items():
+        if v in used:
+            new_constvars.append(v)
+            new_consts.append(c)
+    return _rebuild(graph, new_constvars, eqns, outvars, new_consts)
+
+
+# ------------------------------------------------ common subexpressions
+
+
+def _freeze(x):
+    """A hashable key for a param value (identity for what cannot be hashed)."""
+    if isinstance(x, (tuple, list)):
+        return (type(x).__name__,) + tuple(_freeze(i) for i in x)
+    if isinstance(x, dict):
+        return ("dict",) + tuple((k, _freeze(v)) for k, v in sorted(x.items()))
+    if isinstance(x, np.ndarray):
+        return ("array", x.dtype.str, x.shape, x.tobytes()) if x.size <= 64 else ("id", id(x))
+    try:
+        hash(x)
+    except TypeError:
+        return ("id", id(x))
+    return (type(x).__name__, x)
+
+
+def _lit_key(v):
+    return ("lit", v.aval.dtype.str, np.asarray(v.val).tobytes())
+
+
+def cse(graph: Graph) -> Graph:
+    """Merge equations that apply the same primitive with the same params to the same inputs."""
+    seen, subst, eqns = {}, {}, []
+
+    def read(v):
+        return v if isinstance(v, Literal) else subst.get(v, v)
+
+    for e in graph.eqns:
+        invars = [read(v) for v in e.invars]
+        key = None
+        try:
+            key = (e.prim, tuple(_lit_key(v) if isinstance(v, Literal) else v for v in invars),
+                   tuple((k, _freeze(p)) for k, p in sorted(e.params.items())))
+            hash(key)
+        except TypeError:
+            key = None
+        prev = seen.get(key) if key is not None else None
+        if prev is not None:
+            subst.update(zip(e.outvars, prev.outvars))
+            continue
+        ne = e if invars == e.invars else Eqn(e.prim, invars, e.outvars, e.params)
+        if key is not None:
+            seen[key] = ne
+        eqns.append(ne)
+    outvars = [read(v) for v in graph.outvars]
+    return _rebuild(graph, graph.constvars, eqns, outvars, graph.consts)
+
+
+# ---------------------------------------------------------- dead code
+
+
+def dce(graph: Graph) -> Graph:
+    """Drop equations none of whose outputs is used, and unused constants.
+
+    Every primitive is pure, so an unused result is never needed for its effects.
+    """
+    live = {v for v in graph.outvars if isinstance(v, Var)}
+    kept = []
+    for e in reversed(graph.eqns):
+        if any(v in live for v in e.outvars):
+            kept.append(e)
+            live.update(v for v in e.invars if isinstance(v, Var))
+    kept.reverse()
+    pairs = [(v, c) for v, c in zip(graph.constvars, graph.consts) if v in live]
+    return _rebuild(graph, [v for v, _ in pairs], kept, graph.outvars, [c for _, c in pairs])
