@@ -99,6 +99,9 @@ def get_aval(x) -> ShapedArray:
     aval = getattr(x, "aval", None)
     if aval is not None:
         return aval
+    conv = getattr(type(x), "__fnflow_array__", None)
+    if conv is not None:  # array-like holders such as Keras variables
+        return get_aval(conv(x))
     if is_scalar(x):
         return ShapedArray((), scalar_dtype(x))
     if isinstance(x, np.ndarray):

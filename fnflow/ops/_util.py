@@ -9,7 +9,13 @@ from fnflow.core.trace import Tracer, bind
 
 
 def asvalue(x, dtype=None):
-    """An array or tracer for ``x`` (Python scalars and lists become NumPy arrays)."""
+    """An array or tracer for ``x`` (Python scalars and lists become NumPy arrays).
+
+    Objects with a ``__fnflow_array__()`` method (e.g. Keras variables) convert through it.
+    """
+    conv = getattr(type(x), "__fnflow_array__", None)
+    if conv is not None:
+        x = conv(x)
     if isinstance(x, Tracer):
         return x if dtype is None or x.aval.dtype == dtype else convert(x, dtype)
     if is_scalar(x):
