@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
-from fnflow.optim.base import GradientTransformation, chain
+import fnflow.numpy as fnp
+from fnflow.optim.base import EmptyState, GradientTransformation, cast_like, chain, map_grads
 from fnflow.optim.clipping import keras_clipping
-from fnflow.optim.transform import add_decayed_weights, inject_hyperparams
+from fnflow.optim.transform import apply_mask, inject_hyperparams
+
+
+def _decay_weights(weight_decay, learning_rate, mask) -> GradientTransformation:
+    """Add ``-p * weight_decay * learning_rate`` to the updates, each factor in the parameter's dtype (as Keras)."""
+
+    def update(grads, state, params=None):
+        if params is None:
+            raise ValueError("weight_decay needs the parameters: call update(grads, state, params)")
+        target = params if mask is None else apply_mask(mask, params)
+
+        def add(u, p):
+            if p is None:
+                return u
+            p = fnp.asarray(p)
+            return u - p * weight_decay * cast_like(learning_rate, p)
+
+        return map_grads(add, grads, target), state
+
+    return GradientTransformation(lambda params: EmptyState(), update)
 
 
 def keras_optimizer(core, learning_rate, *, weight_decay=None, weight_decay_mask=None, clipnorm=None,
@@ -13,7 +33,7 @@ def keras_optimizer(core, learning_rate, *, weight_decay=None, weight_decay_mask
 
     The result's state is a :class:`~fnflow.optim.transform.HyperparamsState`
     whose ``count`` is Keras's ``iterations`` and whose ``hyperparams`` hold
-    ``learning_rate`` (and ``weight_decay`` when given). One update does what a
+    ``learning_rate``. One update does what a
     Keras optimizer's ``apply`` does: clip the gradients (at most one of
     ``clipnorm`` per variable, ``global_clipnorm``, ``clipvalue``), take the
     update of ``core`` (which already carries ``-learning_rate``), and decay the
@@ -22,17 +42,16 @@ def keras_optimizer(core, learning_rate, *, weight_decay=None, weight_decay_mask
     """
     clipping = keras_clipping(clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
 
-    def factory(learning_rate, weight_decay=None):
+    wd = None if weight_decay is None else float(weight_decay)  # a Python float, as Keras keeps it
+
+    def factory(learning_rate):
         parts = [] if clipping is None else [clipping]
         parts.extend(core(learning_rate))
-        if weight_decay is not None:
-            parts.append(add_decayed_weights(-weight_decay * learning_rate, weight_decay_mask))
+        if wd is not None:
+            parts.append(_decay_weights(wd, learning_rate, weight_decay_mask))
         return chain(*parts)
 
-    kwargs = {"learning_rate": learning_rate}
-    if weight_decay is not None:
-        kwargs["weight_decay"] = float(weight_decay)
-    return inject_hyperparams(factory, names=("learning_rate", "weight_decay"))(**kwargs)
+    return inject_hyperparams(factory)(learning_rate=learning_rate)
 
 
 def check_learning_rate(learning_rate):

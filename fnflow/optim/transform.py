@@ -60,7 +60,7 @@ def _mask_leaves(mask, tree):
     return [bool(m) for m in tu.broadcast_prefix(mask, tree, is_leaf=lambda x: x is None, what="mask")]
 
 
-def _apply_mask(mask, tree, fill=None):
+def apply_mask(mask, tree, fill=None):
     """``tree`` with the leaves whose mask is False replaced by ``fill``."""
     leaves, td = tu.tree_flatten(tree, is_leaf=lambda x: x is None)
     keep = _mask_leaves(mask, tree)
@@ -78,7 +78,7 @@ def add_decayed_weights(weight_decay=0.0, mask=None) -> GradientTransformation:
     def update(grads, state, params=None):
         if params is None:
             raise ValueError("add_decayed_weights needs the parameters: call update(grads, state, params)")
-        target = params if mask is None else _apply_mask(mask, params)
+        target = params if mask is None else apply_mask(mask, params)
 
         def add(g, p):
             if p is None:
@@ -106,14 +106,14 @@ def masked(inner: GradientTransformation, mask) -> GradientTransformation:
     """
 
     def init(params):
-        return MaskedState(inner.init(_apply_mask(mask, params)))
+        return MaskedState(inner.init(apply_mask(mask, params)))
 
     def update(grads, state, params=None):
         m = mask(params if params is not None else grads) if callable(mask) else mask
         sel = _mask_leaves(m, grads)
         leaves, td = tu.tree_flatten(grads, is_leaf=lambda x: x is None)
         inner_grads = td.unflatten([g if k else None for g, k in zip(leaves, sel)])
-        inner_params = None if params is None else _apply_mask(mask, params)
+        inner_params = None if params is None else apply_mask(mask, params)
         upd, new_inner = inner.update(inner_grads, state.inner_state, inner_params)
         upd_leaves = td.flatten_up_to(upd, what="updates of the masked transform")
         return td.unflatten([u if k else g for g, u, k in zip(leaves, upd_leaves, sel)]), MaskedState(new_inner)
