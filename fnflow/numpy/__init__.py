@@ -1,6 +1,7 @@
 """fnflow.numpy: a NumPy-compatible API whose functions are differentiable,
 batchable and traceable. Import it as ``import fnflow.numpy as fnp``.
 """
+# ruff: noqa: I001  (import order matters: _methods must come last)
 
 from fnflow.numpy._creation import *  # noqa: F401,F403
 from fnflow.numpy._elementwise import *  # noqa: F401,F403

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fnflow.core.abstract import get_aval, is_float, is_int
+from fnflow.core.abstract import get_aval, is_float
 from fnflow.ops import elementwise as E
 from fnflow.ops._util import asvalue, promote
 
@@ -31,7 +31,20 @@ subtract = E.sub
 multiply = E.mul
 maximum = E.max
 minimum = E.min
-power = pow = E.pow
+
+
+def power(x, y):
+    """Elementwise x ** y; small constant integer exponents become multiplications (exact, cheap gradients)."""
+    if isinstance(y, (int, np.integer)) and not isinstance(y, bool) and 1 <= y <= 4:
+        x = asvalue(x)
+        out = x
+        for _ in range(int(y) - 1):
+            out = multiply(out, x)
+        return out
+    return E.pow(x, y)
+
+
+pow = power
 arctan2 = atan2 = E.atan2
 true_divide = divide = E.div
 equal, not_equal = E.eq, E.ne
@@ -296,4 +309,4 @@ def imag(x):
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in ("np", "annotations", "E", "asvalue",
                                                                      "promote", "get_aval", "is_float",
-                                                                     "is_int", "where_")]
+                                                                     "where_")]
