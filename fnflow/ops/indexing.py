@@ -379,8 +379,11 @@ def scatter(x, idx, updates, axis=0, mode="add"):
     (assignment; the last of duplicate indices wins), ``"mul"``
     (``np.multiply.at``), ``"min"`` (``np.minimum.at``), ``"max"``
     (``np.maximum.at``). Every mode is differentiable in ``x`` and ``updates``,
-    duplicates included (``min``/``max`` give the tangent of the winner, ties
-    share it equally).
+    duplicates included: ``set`` sends cotangents to the winning update only,
+    ``min``/``max`` give the tangent of the winner (ties share it equally), and
+    ``mul`` follows the product rule exactly at every order for concrete
+    indices; with traced indices its first derivatives are exact and higher
+    ones are exact except at updates that are exactly zero.
     """
     if mode not in SCATTER_MODES:
         raise ValueError(f"scatter: mode must be one of {SCATTER_MODES}, got {mode!r}")
