@@ -33,6 +33,14 @@ class Array(np.ndarray):
             raise TypeError(_IMMUTABLE)
         super().__setitem__(idx, value)
 
+    def __getitem__(self, idx):
+        from fnflow.core.trace import Tracer
+
+        items = idx if isinstance(idx, tuple) else (idx,)
+        if any(isinstance(i, Tracer) for i in items):  # a traced index: index through fnflow's gather
+            return array_methods["__getitem__"](self, idx)
+        return super().__getitem__(idx)
+
     @property
     def at(self):
         return array_methods["at"](self)
