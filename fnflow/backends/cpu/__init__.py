@@ -51,7 +51,7 @@ def compile_graph(graph: Graph, readonly_outputs: bool = True):
     ``readonly_outputs=False`` (for loops around sub-graphs) the outputs are
     plain NumPy arrays owned by the caller.
     """
-    g = passes.optimize(graph)
+    g = fusion.compose_loads(passes.optimize(graph))
     nodes = fusion.fuse(g)
     node_of = {}
     for i, node in enumerate(nodes):

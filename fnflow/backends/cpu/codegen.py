@@ -130,17 +130,17 @@ def supports(eqn) -> bool:
 
 # ------------------------------------------------------------- index maps
 #
-# How a group operand's axes are read, per axis of the operand:
-#   ("out", d)            index with the loop over iteration axis d
-#   ("const",)            index 0 (a broadcast axis of size 1)
-#   ("rev", d)            size - 1 - i_d
-#   ("affine", d, a, b)   a + b * i_d
+# How a group operand is read, one entry per axis of the operand:
+#   ("c", k)           the constant index k (a broadcast axis of size one, or x[k])
+#   ("a", d, a, b)     the index a + b * i_d, with i_d the loop over iteration axis d
+# Transposes, slices, reversals, broadcasts and size-one reshapes are all such maps,
+# and so is any chain of them (see ``compose``).
 
 
 def broadcast_map(shape, out_shape):
     """NumPy broadcasting: right-aligned axes, size-1 axes broadcast."""
     off = len(out_shape) - len(shape)
-    return tuple(("const",) if s == 1 and out_shape[off + j] != 1 else ("out", off + j)
+    return tuple(("c", 0) if s == 1 and out_shape[off + j] != 1 else ("a", off + j, 0, 1)
                  for j, s in enumerate(shape))
 
 
@@ -150,8 +150,10 @@ def load_map(eqn):
     if not eqn.invars or eqn.prim.multiple_results:
         return None
     x, out = eqn.invars[0].aval, eqn.outvars[0].aval
+    if name == "strided_view":
+        return p["index_map"]
     if name == "broadcast_in_dim":
-        return tuple(("const",) if s == 1 and out.shape[d] != 1 else ("out", d)
+        return tuple(("c", 0) if s == 1 and out.shape[d] != 1 else ("a", d, 0, 1)
                      for s, d in zip(x.shape, p["broadcast_dimensions"]))
     if name == "reshape":
         # only reshapes that add or drop axes of size one
@@ -160,26 +162,50 @@ def load_map(eqn):
         if [s for _, s in src] != [s for _, s in dst]:
             return None
         where = {j: d for (j, _), (d, _) in zip(src, dst)}
-        return tuple(("out", where[j]) if j in where else ("const",) for j in range(x.ndim))
+        return tuple(("a", where[j], 0, 1) if j in where else ("c", 0) for j in range(x.ndim))
     if name == "transpose":
         perm = p["permutation"]
         inv = [0] * len(perm)
         for d, j in enumerate(perm):
             inv[j] = d
-        return tuple(("out", inv[j]) for j in range(x.ndim))
+        return tuple(("a", inv[j], 0, 1) for j in range(x.ndim))
     if name == "slice":
         st, strd = p["start_indices"], p["strides"] or (1,) * x.ndim
-        return tuple(("out", d) if (a, b) == (0, 1) else ("affine", d, a, b)
-                     for d, (a, b) in enumerate(zip(st, strd)))
+        return tuple(("a", d, a, b) for d, (a, b) in enumerate(zip(st, strd)))
     if name == "rev":
         dims = set(p["dimensions"])
-        return tuple(("rev", d) if d in dims else ("out", d) for d in range(x.ndim))
+        return tuple(("a", d, x.shape[d] - 1, -1) if d in dims else ("a", d, 0, 1) for d in range(x.ndim))
     return None
 
 
-def _monotone(m):
-    outs = [e[1] for e in m if e[0] == "out"]
-    return all(e[0] in ("out", "const") for e in m) and outs == sorted(outs)
+def compose(inner, outer):
+    """The map of ``outer(inner(x))``: ``inner`` reads x from the middle array, ``outer`` the middle one."""
+    out = []
+    for e in inner:
+        if e[0] == "c":
+            out.append(e)
+            continue
+        _, m, a, b = e
+        o = outer[m]
+        if o[0] == "c":
+            out.append(("c", a + b * o[1]))
+        else:
+            out.append(("a", o[1], a + b * o[2], b * o[3]))
+    return tuple(out)
+
+
+def _plain(m, shape, out_shape):
+    """Whether every axis is read whole in order (or broadcast): then axes can be collapsed."""
+    ds = []
+    for s, e in zip(shape, m):
+        if e[0] == "c":
+            if s != 1:
+                return False
+        elif e[2:] != (0, 1) or s != out_shape[e[1]]:
+            return False
+        else:
+            ds.append(e[1])
+    return ds == sorted(ds)
 
 
 # ------------------------------------------------------------- kernel spec
@@ -267,14 +293,14 @@ def generate(members, inputs, outputs, shape, reduce_eqn=None):
     operands = list(reads)  # (arg index, map)
 
     full_outs = [v for v in outputs if v is not red_out]
-    collapsed = all(_monotone(m) for _, m in operands)
+    collapsed = all(_plain(m, args[k][1].aval.shape, shape) for k, m in operands)
 
     # -- iteration axes: drop size-1 axes and merge neighbours that every operand treats alike
     if collapsed:
         keep = [d for d in range(n) if shape[d] != 1]
 
         def status(m, d):
-            return any(e[0] == "out" and e[1] == d for e in m)
+            return any(e[0] == "a" and e[1] == d for e in m)
 
         def sig_of(d):
             return (tuple(status(m, d) for _, m in operands), d in red_axes)
@@ -306,11 +332,11 @@ def generate(members, inputs, outputs, shape, reduce_eqn=None):
     op_depth = {}
     for j, (k, m) in enumerate(operands):
         a = arg_name(k)
-        ndim = args[k][1].aval.ndim
+        xshape = args[k][1].aval.shape
         if collapsed:
             dims, used = [], []
             for li, g in enumerate(groups):
-                axes = [ax for ax, e in enumerate(m) if e[0] == "out" and e[1] in g]
+                axes = [ax for ax, e in enumerate(m) if e[0] == "a" and e[1] in g]
                 if axes:
                     dims.append(" * ".join(f"{a}.shape[{ax}]" for ax in axes))
                     used.append(li)
@@ -325,20 +351,18 @@ def generate(members, inputs, outputs, shape, reduce_eqn=None):
         else:
             parts, depth = [], 0
             for ax, e in enumerate(m):
-                if e[0] == "const":
-                    parts.append("0")
+                if e[0] == "c":
+                    parts.append(str(e[1]))
                     continue
-                d = e[1]
+                _, d, off, step = e
                 depth = max(depth, d + 1)
-                if e[0] == "out":
+                if (off, step) == (0, 1):
                     parts.append(f"i{d}")
-                    size_src.setdefault(d, f"{a}.shape[{ax}]")
-                elif e[0] == "rev":
-                    parts.append(f"({a}.shape[{ax}] - 1 - i{d})")
-                    size_src.setdefault(d, f"{a}.shape[{ax}]")
+                    if xshape[ax] == shape[d]:
+                        size_src.setdefault(d, f"{a}.shape[{ax}]")
                 else:
-                    parts.append(f"({e[2]} + {e[3]} * i{d})")
-            op_index[(k, m)] = f"{a}[{', '.join(parts)}]" if ndim else f"{a}[()]"
+                    parts.append(f"({off} + {step} * i{d})" if step != 1 else f"({off} + i{d})")
+            op_index[(k, m)] = f"{a}[{', '.join(parts)}]" if xshape else f"{a}[()]"
             op_depth[(k, m)] = depth
     # outputs: full outputs have the iteration shape, the reduced one the kept axes
     out_views = {}

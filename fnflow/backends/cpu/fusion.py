@@ -17,8 +17,81 @@ from __future__ import annotations
 
 import heapq
 
+import numpy as np
+
 from fnflow.backends.cpu import codegen
-from fnflow.core.graph import Literal, Var
+from fnflow.backends.cpu.passes import dce
+from fnflow.core.abstract import ShapedArray
+from fnflow.core.graph import Eqn, Literal, Var
+from fnflow.core.primitive import Primitive
+
+# ------------------------------------------------------- chains of data movement
+
+# A backend-internal primitive: any chain of transposes, slices, reversals,
+# broadcasts and size-one reshapes, as one index map (see codegen.py).
+strided_view_p = Primitive("strided_view")
+
+
+@strided_view_p.def_impl
+def _strided_view_impl(x, shape, index_map):
+    x = np.asarray(x)
+    idx, order = [], []
+    for e in index_map:
+        if e[0] == "c":
+            idx.append(e[1])
+        else:
+            _, d, a, b = e
+            stop = a + b * shape[d]
+            idx.append(slice(a, stop if stop >= 0 else None, b))
+            order.append(d)
+    y = x[tuple(idx)] if idx else x
+    y = np.transpose(y, sorted(range(len(order)), key=order.__getitem__))
+    expanded = [1] * len(shape)
+    for d in order:
+        expanded[d] = shape[d]
+    return np.broadcast_to(np.reshape(y, expanded), shape)
+
+
+strided_view_p.def_abstract_eval(lambda x, shape, index_map: ShapedArray(shape, x.dtype))
+
+
+def compose_loads(graph):
+    """Replace each chain of data-movement equations by one ``strided_view`` of the chain's start."""
+    src = {}  # var made by a load -> (its source value, map from the source)
+    eqns, changed = [], False
+    for e in graph.eqns:
+        m = codegen.load_map(e) if codegen.supports(e) else None
+        if m is None and e.prim.name in codegen.ELEMENTWISE and codegen.supports(e):
+            # an operand that is a view and gets broadcast: one view of the consumer's shape instead
+            shape, invars = e.outvars[0].aval.shape, list(e.invars)
+            for j, x in enumerate(invars):
+                if isinstance(x, Var) and x in src and x.aval.shape != shape:
+                    base, inner = src[x]
+                    vm = codegen.compose(inner, codegen.broadcast_map(x.aval.shape, shape))
+                    w = Var(ShapedArray(shape, x.aval.dtype))
+                    eqns.append(Eqn(strided_view_p, [base], [w], {"shape": shape, "index_map": vm}))
+                    src[w] = (base, vm)
+                    invars[j] = w
+            if invars != list(e.invars):
+                e = Eqn(e.prim, invars, e.outvars, e.params)
+                changed = True
+        if m is not None:
+            x = e.invars[0]
+            if isinstance(x, Var) and x in src:
+                base, inner = src[x]
+                m = codegen.compose(inner, m)
+                e = Eqn(strided_view_p, [base], e.outvars, {"shape": e.outvars[0].aval.shape, "index_map": m})
+                changed = True
+            src[e.outvars[0]] = (e.invars[0], m)
+        eqns.append(e)
+    if not changed:
+        return graph
+    from fnflow.core.graph import Graph
+
+    g = Graph(graph.constvars, graph.invars, graph.outvars, eqns, graph.consts)
+    g.in_tree, g.out_tree = graph.in_tree, graph.out_tree
+    return dce(g)
+
 
 
 class Group:

@@ -168,6 +168,12 @@ def _rev(eqn):
     return _view(eqn, lambda x, env: f"{x}[{idx},]")
 
 
+@register("strided_view")
+def _strided_view(eqn):
+    view = functools.partial(eqn.prim.impl, **eqn.params)
+    return _view(eqn, lambda x, env: f"{env.bind(view, '_f')}({x})")
+
+
 @register("stop_gradient")
 def _identity(eqn):
     return _view(eqn, lambda x, env: x, contiguous="reshape")
