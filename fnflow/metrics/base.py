@@ -24,6 +24,7 @@ import fnflow.numpy as fnp
 from fnflow import losses as L
 from fnflow.core import tree as tu
 from fnflow.core.abstract import get_aval
+from fnflow.losses.reduction import _KERAS_NAMES, _apply_mask
 from fnflow.ops._util import asvalue
 from fnflow.tree import static_field
 
@@ -161,7 +162,7 @@ def mean_metric_wrapper(fn: Callable, name: str | None = None, direction: str | 
     ``(state, y_true, y_pred, sample_weight=None)``. When ``fn`` is a Keras loss
     the direction defaults to ``"down"``.
     """
-    if direction is None and fn in L._KERAS_NAMES:
+    if direction is None and fn in _KERAS_NAMES:
         direction = "down"
 
     def update(state, y_true, y_pred, sample_weight=None):
@@ -170,7 +171,7 @@ def mean_metric_wrapper(fn: Callable, name: str | None = None, direction: str | 
             # Keras merges the loss's mask (ignore_class) into explicit weights only
             mask = L.loss_mask(fn, y_true, y_pred, **kwargs)
             if mask is not None:
-                sample_weight = L._apply_mask(as_metric_float(sample_weight), mask, DTYPE, "sum")
+                sample_weight = _apply_mask(as_metric_float(sample_weight), mask, DTYPE, "sum")
         return _mean_update(state, values, sample_weight)
 
     return make_metric(_mean_init, update, _mean_result, name or getattr(fn, "__name__", "mean_metric_wrapper"),
