@@ -14,18 +14,19 @@ shrunk, and an op's domain is given by name::
 
 Domain names (an explicit ``(lo, hi)`` interval works too):
 
-=============== ==========================================================
-``"real"``      uniform in (-2, 2)
-``"small"``     uniform in (-0.5, 0.5)
-``"positive"``  uniform in (0.5, 2)
-``"unit"``      uniform in (-0.9, 0.9), inside arcsin's and arctanh's domain
-``"gt1"``       uniform in (1.2, 3), inside arccosh's domain
-``"nonzero"``   ``"real"`` kept 0.2 away from 0
-``"int"``       integers in [-3, 3] (the dtype must be an integer one)
-``"bool"``      random booleans
-``"invertible"`` square matrices (last two axes) with singular values away from 0
-``"spd"``       symmetric positive definite matrices (last two axes)
-=============== ==========================================================
+================ ==========================================================
+``"real"``       uniform in (-2, 2)
+``"small"``      uniform in (-0.5, 0.5)
+``"positive"``   uniform in (0.5, 2)
+``"unit"``       uniform in (-0.9, 0.9), inside arcsin's and arctanh's domain
+``"gt1"``        uniform in (1.2, 3), inside arccosh's domain
+``"nonzero"``    ``"real"`` kept 0.2 away from 0
+``"int"``        integers in [-3, 3] (the dtype must be an integer one)
+``"bool"``       random booleans
+``"invertible"`` matrices (last two axes) of full rank: singular values in
+                 [1, k + 1), at least 0.5 apart (``k = min(m, n)``)
+``"spd"``        symmetric positive definite matrices, eigenvalues as above
+================ ==========================================================
 """
 
 from __future__ import annotations
@@ -82,16 +83,34 @@ def _push_away(x, points, margin):
     return x
 
 
+def _orthogonal(rng, batch, n):
+    q, r = np.linalg.qr(rng.standard_normal(batch + (n, n)))
+    return q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+
+
+def _spectrum(rng, batch, k):
+    """``k`` values in [1, k + 1), at least 0.5 apart, in random order."""
+    grid = np.argsort(rng.uniform(size=batch + (k,)), axis=-1)
+    return 1.0 + grid + 0.5 * rng.uniform(size=batch + (k,))
+
+
 def _matrix(rng, shape, kind):
-    if len(shape) < 2 or shape[-1] != shape[-2]:
-        raise ValueError(f"domain {kind!r} needs square matrices in the last two axes, got shape {shape}")
-    n = shape[-1]
-    a = rng.uniform(-1, 1, shape)
-    eye = np.eye(n)
+    """Matrices with well-separated singular values (or eigenvalues, for "spd").
+
+    Separated spectra keep eigenvectors and singular vectors smooth functions
+    of the matrix, so finite differences of eigh, svd and friends are accurate.
+    """
+    if len(shape) < 2 or (kind == "spd" and shape[-1] != shape[-2]):
+        raise ValueError(f"domain {kind!r} needs {'square ' if kind == 'spd' else ''}matrices in the last two "
+                         f"axes, got shape {shape}")
+    batch, (m, n) = tuple(shape[:-2]), shape[-2:]
+    k = min(m, n)
+    u = _orthogonal(rng, batch, m)[..., :k]
+    v = _orthogonal(rng, batch, n)[..., :k]
+    s = _spectrum(rng, batch, k)
     if kind == "spd":
-        return a @ np.swapaxes(a, -1, -2) / n + eye
-    # a random matrix plus a well-separated diagonal: singular values stay away from zero
-    return a / np.sqrt(n) + 2 * eye * np.where(rng.uniform(size=shape[:-1] + (1,)) < 0.5, -1, 1)
+        return (u * s[..., None, :]) @ np.swapaxes(u, -1, -2)
+    return (u * s[..., None, :]) @ np.swapaxes(v, -1, -2)
 
 
 def _from_seed(shape, dtype, domain, avoid, margin, distinct, grid):
