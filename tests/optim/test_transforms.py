@@ -226,3 +226,21 @@ def test_schedule_in_scale_by_learning_rate():
         u, state = opt.update(g, state)
         out.append(float(u["w"][0]))
     np.testing.assert_allclose(out, [-1.0, -0.5, -1 / 3], rtol=1e-6)
+
+
+def test_state_round_trips_through_a_checkpoint(tmp_path):
+    checkpoint = pytest.importorskip("fnflow.checkpoint")
+    params = {"w": _tree(), "n": np.int32(2)}
+    opt = optim.adam(0.01, amsgrad=True, weight_decay=0.1)
+    state = opt.init(params)
+    g = {"w": _tree(seed=5), "n": None}
+    _, state = opt.update(g, state, params)
+    state = optim.set_hyperparam(state, "learning_rate", 0.003)
+    checkpoint.save(tmp_path / "opt.npz", state)
+    loaded = checkpoint.load(tmp_path / "opt.npz", like=opt.init(params))
+    assert fnflow.tree.structure(loaded) == fnflow.tree.structure(state)
+    for a, b in zip(fnflow.tree.leaves(loaded), fnflow.tree.leaves(state)):
+        np.testing.assert_array_equal(a, b)
+    u1, _ = opt.update(g, loaded, params)
+    u2, _ = opt.update(g, state, params)
+    np.testing.assert_array_equal(u1["w"]["kernel"], u2["w"]["kernel"])
