@@ -376,8 +376,10 @@ def conv_general_dilated(lhs, rhs, window_strides=None, padding="VALID", lhs_dil
                          f"{la.ndim}, got kernel shape {ra.shape} for input shape {la.shape}")
     in_d = tuple((s - 1) * d + 1 if s else 0 for s, d in zip(la.shape[1:-1], ld))
     pads = padding_pairs(padding, in_d, ra.shape[:nsp], strides, rd, op)
-    return bind(conv_general_dilated_p, lhs, rhs, window_strides=strides, padding=pads, lhs_dilation=ld,
-                rhs_dilation=rd, feature_group_count=int(feature_group_count))
+    params = dict(window_strides=strides, padding=pads, lhs_dilation=ld, rhs_dilation=rd,
+                  feature_group_count=int(feature_group_count))
+    _conv_abstract(la, ra, **params)  # eager calls skip abstract_eval: check the shapes here too
+    return bind(conv_general_dilated_p, lhs, rhs, **params)
 
 
 __all__ = ["conv_general_dilated", "conv_general_dilated_p", "padding_pairs", "same_padding", "out_size",

@@ -111,6 +111,7 @@ def _norm(x, window_dimensions, window_strides, padding, op):
         raise ValueError(f"{op}: window_strides {strides} must have one entry per axis of the operand "
                          f"{get_aval(x).shape}")
     pads = padding_pairs(padding, get_aval(x).shape, window, strides, op=op)
+    _check(op, get_aval(x), window, strides, pads)  # eager calls skip abstract_eval
     return window, strides, pads
 
 
@@ -204,17 +205,16 @@ def _rwm_impl(x, window_dimensions, window_strides, padding):
 
 
 def _argmax_impl(x, window_dimensions, window_strides, padding):
-    # index (row-major in the window) of the first maximal element of each window
+    # index (row-major in the window) of the first maximal element of each window: the last tap that
+    # equals the maximum, scanning the taps backwards
     nd = x.ndim
+    best = _rwm_impl(x, window_dimensions, window_strides, padding)
     view = _max_view(x, window_dimensions, window_strides, padding)
     taps = _taps(window_dimensions)
-    best = _tap(view, nd, taps[0]).copy()
     idx = np.zeros(best.shape, np.int32)
-    for k, t in enumerate(taps[1:], 1):
-        v = _tap(view, nd, t)
-        m = v > best
-        np.copyto(best, v, where=m)
-        idx[m] = k
+    for k in range(len(taps) - 1, 0, -1):
+        idx = np.where(_tap(view, nd, taps[k]) == best, np.int32(k), idx)
+    # windows whose maximum is NaN (no tap compares equal) keep index 0
     return idx
 
 
@@ -278,9 +278,10 @@ window_scatter_add_p = Primitive("window_scatter_add")
 def _gather_impl(t, idx, window_dimensions, window_strides, padding):
     nd = t.ndim
     view = _windows(pad_np(t, padding), idx.shape, window_strides, window_dimensions)
-    out = np.zeros(idx.shape, t.dtype)
-    for k, tap in enumerate(_taps(window_dimensions)):
-        np.copyto(out, _tap(view, nd, tap), where=idx == k)
+    taps = _taps(window_dimensions)
+    out = _tap(view, nd, taps[0]).copy()
+    for k in range(1, len(taps)):
+        out = np.where(idx == k, _tap(view, nd, taps[k]), out)
     return out
 
 
@@ -289,10 +290,13 @@ def _scatter_impl(ct, idx, operand_shape, window_dimensions, window_strides, pad
     padded = tuple(lo + d + hi for d, (lo, hi) in zip(operand_shape, padding))
     buf = np.zeros(padded, ct.dtype)
     view = _windows(buf, idx.shape, window_strides, window_dimensions, writeable=True)
-    zero = np.zeros((), ct.dtype)
+    disjoint = all(s >= w for s, w in zip(window_strides, window_dimensions))
     for k, tap in enumerate(_taps(window_dimensions)):
-        # one tap's positions are distinct for distinct outputs, so += through the view is safe
-        _tap(view, nd, tap)[...] += np.where(idx == k, ct, zero)
+        dst = _tap(view, nd, tap)
+        if disjoint:  # windows do not overlap: every element is written by at most one output
+            np.multiply(ct, idx == k, out=dst)
+        else:  # one tap's positions are distinct for distinct outputs, so += through the view is safe
+            dst += ct * (idx == k)
     return np.ascontiguousarray(pad_np(buf, tuple((-lo, -hi) for lo, hi in padding)))
 
 
