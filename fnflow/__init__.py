@@ -2,8 +2,13 @@
 
 from fnflow import (
     checkpoint,  # noqa: F401  (callable module: checkpoint(f) is remat(f))
+    data,  # noqa: F401
     debug,  # noqa: F401
+    lax,  # noqa: F401
+    nn,  # noqa: F401
     numpy,  # noqa: F401  (registers array methods)
+    optim,  # noqa: F401
+    random,  # noqa: F401
     tree,  # noqa: F401
     tree_util,
 )
