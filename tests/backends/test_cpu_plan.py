@@ -153,3 +153,15 @@ def test_unsupported_dtype_is_not_fused():
     exe = compiled(lambda x: x * 2 + 1, h)
     assert set(kinds(exe)) == {"impl"}
     np.testing.assert_array_equal(exe(h)[0], h * 2 + 1)
+
+
+def test_effectful_primitives_are_kept():
+    import fnflow.debug
+
+    def g(x):
+        fnflow.debug.print("x={x}", x=x)
+        fnflow.debug.print("x={x}", x=x)
+        return x + 1
+
+    exe = compiled(g, np.ones(2, np.float32))
+    assert [s.name for s in exe.plan].count("debug_print") == 2

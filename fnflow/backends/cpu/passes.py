@@ -33,6 +33,11 @@ def has_subgraphs(eqn) -> bool:
     return False
 
 
+def has_effects(eqn) -> bool:
+    """Primitives marked ``has_effects`` (debug printing) are never dropped, merged or folded."""
+    return bool(getattr(eqn.prim, "has_effects", False))
+
+
 # ----------------------------------------------------------------- inlining
 
 
@@ -106,7 +111,8 @@ def fold_constants(graph: Graph) -> Graph:
     for e in graph.eqns:
         invars = [read(v) for v in e.invars]
         vals = [value(v) for v in invars]
-        foldable = (all(x is not None for x in vals) and e.prim.impl is not None and not has_subgraphs(e))
+        foldable = (all(x is not None for x in vals) and e.prim.impl is not None and not has_subgraphs(e)
+                    and not has_effects(e))
         if foldable:
             limit = max([FOLD_LIMIT] + [x.size for x in vals])
             if all(v.aval.size <= limit for v in e.outvars):
@@ -165,6 +171,9 @@ def cse(graph: Graph) -> Graph:
     for e in graph.eqns:
         invars = [read(v) for v in e.invars]
         key = None
+        if has_effects(e):
+            eqns.append(e if invars == e.invars else Eqn(e.prim, invars, e.outvars, e.params))
+            continue
         try:
             key = (e.prim, tuple(_lit_key(v) if isinstance(v, Literal) else v for v in invars),
                    tuple((k, _freeze(p)) for k, p in sorted(e.params.items())))
@@ -194,7 +203,7 @@ def dce(graph: Graph) -> Graph:
     live = {v for v in graph.outvars if isinstance(v, Var)}
     kept = []
     for e in reversed(graph.eqns):
-        if any(v in live for v in e.outvars):
+        if has_effects(e) or any(v in live for v in e.outvars):
             kept.append(e)
             live.update(v for v in e.invars if isinstance(v, Var))
     kept.reverse()
