@@ -20,9 +20,10 @@ from fnflow.transforms.batching import moveaxis
 
 def _np_cum(fn):
     def impl(x, axis, reverse):
+        # NumPy widens small integers in cumsum/cumprod; fnflow keeps the input dtype
         if reverse:
-            return np.flip(fn(np.flip(x, axis), axis=axis), axis)
-        return fn(x, axis=axis)
+            return np.flip(fn(np.flip(x, axis), axis=axis), axis).astype(x.dtype, copy=False)
+        return fn(x, axis=axis).astype(x.dtype, copy=False)
 
     return impl
 

@@ -50,7 +50,7 @@ def _restore(y, shape, axes):
 # --------------------------------------------------------------------- sum
 
 reduce_sum_p = Primitive("reduce_sum")
-reduce_sum_p.def_impl(lambda x, axes: np.sum(x, axis=axes))
+reduce_sum_p.def_impl(lambda x, axes: np.sum(x, axis=axes, dtype=x.dtype))
 reduce_sum_p.def_abstract_eval(_abstract("reduce_sum"))
 deflinear(reduce_sum_p, lambda ct, x, axes: [None if isinstance(ct, Zero) else _restore(ct, x.aval.shape, axes)])
 reduce_sum_p.def_batch(_batch(reduce_sum_p))
@@ -113,7 +113,7 @@ def reduce_min(x, axes=None):
 # -------------------------------------------------------------------- prod
 
 reduce_prod_p = Primitive("reduce_prod")
-reduce_prod_p.def_impl(lambda x, axes: np.prod(x, axis=axes))
+reduce_prod_p.def_impl(lambda x, axes: np.prod(x, axis=axes, dtype=x.dtype))
 reduce_prod_p.def_abstract_eval(_abstract("reduce_prod"))
 
 
