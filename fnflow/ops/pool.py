@@ -212,7 +212,7 @@ def _argmax_impl(x, window_dimensions, window_strides, padding):
     view = _max_view(x, window_dimensions, window_strides, padding)
     taps = _taps(window_dimensions)
     idx = np.zeros(best.shape, np.int32)
-    for k in range(len(taps) - 1, 0, -1):
+    for k in range(len(taps) - 1, -1, -1):
         idx = np.where(_tap(view, nd, taps[k]) == best, np.int32(k), idx)
     # windows whose maximum is NaN (no tap compares equal) keep index 0
     return idx
