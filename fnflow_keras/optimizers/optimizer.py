@@ -1,0 +1,403 @@
+"""Keras's ``Optimizer`` base class: state in Variables, updates computed by ``fnflow.optim``.
+
+Two kinds of optimizer share this class:
+
+- the built-in ones (``SGD``, ``Adam`` ...) describe themselves with
+  ``_fnflow_transform(learning_rate, **common)`` -> an ``fnflow.optim``
+  GradientTransformation. At ``build`` its state is laid out in Variables:
+  ``iterations`` (the step count), ``learning_rate`` (a hyper-parameter of the
+  state, so assigning it never retraces a jitted step) and one Variable per
+  slot array (``momentum``, ``velocity`` ...), in Keras's order;
+- user subclasses that override ``build(var_list)`` and
+  ``update_step(gradient, variable, learning_rate)`` as in Keras 3 (with
+  ``add_variable_from_reference`` and ``self.assign``): their code runs inside a
+  ``StatelessScope`` that binds the optimizer's and the model's variables, so
+  it works eagerly and inside the trainer's jitted step.
+
+``stateless_apply(optimizer_values, grads, trainable_values) -> (trainable_values,
+optimizer_values)`` is the pure function the trainer jits; ``apply_gradients``
+is its eager, stateful front.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+
+import fnflow.numpy as fnp
+import fnflow.optim as O
+from fnflow.core import tree as tu
+from fnflow.optim.clipping import keras_clipping
+from fnflow.optim.transform import HyperparamsState
+from fnflow_keras.variables import StatelessScope, Variable
+
+_COMMON = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
+
+
+def _is_schedule(lr):
+    return callable(lr) and not isinstance(lr, Variable)
+
+
+class Optimizer:
+    """Base of the Keras optimizers (see the module docstring)."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None, **kwargs):
+        if "lr" in kwargs:
+            warnings.warn("The `lr` argument is deprecated, use `learning_rate` instead.", DeprecationWarning,
+                          stacklevel=2)
+            learning_rate = kwargs.pop("lr")
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=2)
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        if use_ema:
+            raise NotImplementedError("use_ema=True is not supported by fnflow_keras optimizers yet")
+        if gradient_accumulation_steps:
+            raise NotImplementedError("gradient_accumulation_steps is not supported by fnflow_keras optimizers yet")
+        if sum(v is not None for v in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+                             f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
+        self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self.use_ema = use_ema
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.built = False
+        self._variables = []
+        self._exclude_names = ()
+        self._exclude_vars = set()
+        self._trainable_variables = []
+        self._index = {}
+        self._iterations = Variable(np.zeros((), np.int32), dtype="int32", trainable=False, name="iteration")
+        self._schedule = None
+        self._learning_rate = Variable(np.zeros((), np.float32), dtype="float32", trainable=False,
+                                       name="learning_rate")
+        self._set_learning_rate(learning_rate)
+        self._legacy_warned = False
+
+    # ----------------------------------------------------------- learning rate
+
+    def _set_learning_rate(self, learning_rate):
+        if _is_schedule(learning_rate):
+            if self.built and self._schedule is None:
+                raise TypeError("This optimizer was created with a float learning rate; it cannot be replaced "
+                                "by a schedule after it is built")
+            self._schedule = learning_rate
+            return
+        if self._schedule is not None:
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its "
+                            "`learning_rate`; its learning rate cannot be set to a float")
+        value = learning_rate.value if isinstance(learning_rate, Variable) else learning_rate
+        self._learning_rate.assign(np.asarray(value, np.float32))
+
+    @property
+    def learning_rate(self):
+        """The current learning rate: a Variable (assign it to change the rate), or the schedule's value."""
+        if self._schedule is not None:
+            return self._schedule(self._iterations.value)
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._set_learning_rate(value)
+
+    @property
+    def lr(self):
+        """Keras 2's name of :attr:`learning_rate`."""
+        warnings.warn("`optimizer.lr` is deprecated, use `optimizer.learning_rate`", DeprecationWarning,
+                      stacklevel=2)
+        return self.learning_rate
+
+    @lr.setter
+    def lr(self, value):
+        warnings.warn("`optimizer.lr` is deprecated, use `optimizer.learning_rate`", DeprecationWarning,
+                      stacklevel=2)
+        self.learning_rate = value
+
+    def _current_learning_rate(self):
+        if self._schedule is not None:
+            return self._schedule(self._iterations.value)
+        return self._learning_rate.value
+
+    @property
+    def iterations(self):
+        """The number of updates done (a Variable)."""
+        return self._iterations
+
+    # ------------------------------------------------------------- variables
+
+    @property
+    def variables(self):
+        """``[iterations, learning_rate, *slots]`` in Keras's order (learning_rate left out for schedules)."""
+        head = [self._iterations] if self._schedule is not None else [self._iterations, self._learning_rate]
+        return head + list(self._variables)
+
+    def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="mean", name=None):
+        """A new state Variable of this optimizer."""
+        shape = tuple(shape)
+        dtype = dtype or "float32"
+        if isinstance(initializer, str):
+            if initializer == "zeros":
+                value = np.zeros(shape, dtype)
+            elif initializer == "ones":
+                value = np.ones(shape, dtype)
+            else:
+                from fnflow_keras import initializers
+
+                value = initializers.get(initializer)(shape, dtype=dtype)
+        elif callable(initializer):
+            value = initializer(shape, dtype=dtype)
+        else:
+            value = np.broadcast_to(np.asarray(initializer, dtype), shape)
+        var = Variable(np.array(value, dtype), dtype=dtype, trainable=False, name=name or "variable",
+                       aggregation=aggregation)
+        self._variables.append(var)
+        return var
+
+    def add_variable_from_reference(self, reference_variable, name=None, initializer="zeros"):
+        """A state Variable shaped like ``reference_variable`` (named ``<its path>_<name>``)."""
+        base = getattr(reference_variable, "path", None) or getattr(reference_variable, "name", "variable")
+        return self.add_variable(reference_variable.shape, initializer, dtype=reference_variable.dtype,
+                                 name=f"{base.replace('/', '_')}_{name or 'slot'}")
+
+    def assign(self, variable, value):
+        variable.assign(value)
+
+    def assign_add(self, variable, value):
+        variable.assign(variable.value + value)
+
+    def assign_sub(self, variable, value):
+        variable.assign(variable.value - value)
+
+    def _get_variable_index(self, variable):
+        return self._index[id(variable)]
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Leave these variables (or those whose path contains one of ``var_names``) out of weight decay."""
+        if self.built:
+            raise ValueError("`exclude_from_weight_decay()` can only be configured before the optimizer is built.")
+        self._exclude_vars = {id(v) for v in (var_list or [])}
+        self._exclude_names = tuple(var_names or ())
+
+    def _use_weight_decay(self, variable):
+        if id(variable) in self._exclude_vars:
+            return False
+        path = getattr(variable, "path", "") or getattr(variable, "name", "")
+        return not any(re.search(n, path) for n in self._exclude_names)
+
+    # ------------------------------------------------------------------ build
+
+    def _custom(self):
+        return type(self).update_step is not Optimizer.update_step or type(self).get_updates \
+            is not Optimizer.get_updates
+
+    def build(self, var_list):
+        """Create the state for ``var_list`` (the model's trainable variables)."""
+        var_list = list(var_list)
+        self._trainable_variables = var_list
+        self._index = {id(v): i for i, v in enumerate(var_list)}
+        if not self._custom():
+            self._build_fnflow(var_list)
+        self.built = True
+
+    def _build_fnflow(self, var_list):
+        mask = [self._use_weight_decay(v) for v in var_list]
+        lr = self._schedule if self._schedule is not None else float(self._learning_rate.numpy())
+        common = {"weight_decay": self.weight_decay, "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
+                  "global_clipnorm": self.global_clipnorm}
+        if self.weight_decay is not None and not all(mask):
+            common["weight_decay_mask"] = mask
+        self._tx = self._fnflow_transform(lr, **common)
+        state = self._tx.init([v.value for v in var_list])
+        if not isinstance(state, HyperparamsState):
+            raise TypeError(f"{type(self).__name__}._fnflow_transform must return a Keras-style fnflow optimizer "
+                            f"(learning rate kept in the state)")
+        items, self._treedef = tu.tree_flatten_with_path(state)
+        # where each leaf of the state comes from: "iterations", "learning_rate", "count" (= iterations),
+        # "schedule" (recomputed by the transform) or a slot Variable
+        self._layout = []
+        self._variables = []
+        per_name = {}
+        for path, leaf in items:
+            key = tu.keystr(path)
+            if key == ".count":
+                self._layout.append("iterations")
+            elif key == ".hyperparams['learning_rate']":
+                self._layout.append("schedule" if self._schedule is not None else "learning_rate")
+            elif np.ndim(leaf) == 0 and np.issubdtype(np.asarray(leaf).dtype, np.integer):
+                self._layout.append("count")
+            else:
+                fields = re.findall(r"\.([A-Za-z_]\w*)", key)
+                slot = fields[-1] if fields else "slot"
+                i = per_name.get(slot, 0)
+                per_name[slot] = i + 1
+                ref = var_list[i] if i < len(var_list) and np.shape(leaf) == var_list[i].shape else None
+                name = f"{ref.path.replace('/', '_')}_{slot}" if ref is not None else f"{slot}_{i}"
+                var = Variable(np.asarray(leaf), dtype=np.asarray(leaf).dtype.name, trainable=False, name=name)
+                self._variables.append(var)
+                self._layout.append(var)
+
+    def _fnflow_transform(self, learning_rate, **common):
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ apply
+
+    @property
+    def _state_variables(self):
+        """Every Variable the pure update reads and writes (the trainer threads their values)."""
+        return [self._iterations, self._learning_rate] + list(self._variables)
+
+    def _state_from(self, values):
+        it, lr, slots = values[0], values[1], iter(values[2:])
+        leaves = []
+        for src in self._layout:
+            if src in ("iterations", "count"):
+                leaves.append(it)
+            elif src == "learning_rate":
+                leaves.append(lr)
+            elif src == "schedule":
+                leaves.append(fnp.asarray(self._schedule(it)).astype(np.float32))
+            else:
+                leaves.append(next(slots))
+        return tu.tree_unflatten(self._treedef, leaves)
+
+    def _values_from(self, state, old_values):
+        leaves = tu.tree_leaves(state)
+        out = [None, old_values[1]]
+        slots = []
+        for src, leaf in zip(self._layout, leaves):
+            if src == "iterations":
+                out[0] = leaf
+            elif isinstance(src, Variable):
+                slots.append(leaf)
+        return out + slots
+
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        """One update as a pure function: ``(new trainable values, new optimizer values)``.
+
+        ``optimizer_variables`` are the values of ``self._state_variables``;
+        ``trainable_variables`` the values of the variables the optimizer was built for.
+        """
+        optimizer_variables, grads, trainable_variables = list(optimizer_variables), list(grads), \
+            list(trainable_variables)
+        if not self._custom():
+            state = self._state_from(optimizer_variables)
+            updates, new_state = self._tx.update(grads, state, trainable_variables)
+            new_params = O.apply_updates(trainable_variables, updates)
+            return list(new_params), self._values_from(new_state, optimizer_variables)
+        mapping = list(zip(self._state_variables, optimizer_variables)) + \
+            list(zip(self._trainable_variables, trainable_variables))
+        with StatelessScope(mapping) as scope:
+            self._custom_apply(grads, self._trainable_variables)
+        return ([scope.get(v) for v in self._trainable_variables], [scope.get(v) for v in self._state_variables])
+
+    def _custom_apply(self, grads, variables):
+        clipping = keras_clipping(clipnorm=self.clipnorm, clipvalue=self.clipvalue,
+                                  global_clipnorm=self.global_clipnorm)
+        if clipping is not None:
+            grads, _ = clipping.update(grads, clipping.init(grads), None)
+        lr = self._current_learning_rate()
+        if self.weight_decay:
+            for v in variables:
+                if self._use_weight_decay(v):
+                    v.assign(v.value - v.value * self.weight_decay * fnp.asarray(lr).astype(v.dtype))
+        if type(self).update_step is not Optimizer.update_step:
+            for g, v in zip(grads, variables):
+                if g is not None:
+                    self.update_step(g, v, fnp.asarray(lr).astype(v.dtype))
+        else:
+            self._legacy_apply(grads, variables)
+        self._iterations.assign(self._iterations.value + 1)
+
+    def update_step(self, gradient, variable, learning_rate):
+        """Update one variable from its gradient (override in custom optimizers)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update_step(gradient, variable, "
+                                  f"learning_rate)")
+
+    # Keras 2 compatibility: get_updates(loss, params) returning update pairs
+    def get_updates(self, loss, params):
+        """Keras 2's update hook (removed in Keras 3); override :meth:`update_step` instead."""
+        raise NotImplementedError
+
+    def get_gradients(self, loss, params):
+        """Keras 2: the gradients of the loss for ``params`` (those of the current training step)."""
+        grads = getattr(self, "_current_grads", None)
+        if grads is None:
+            raise RuntimeError("get_gradients() is only available inside get_updates() during training")
+        return [grads[self._index[id(p)]] for p in params]
+
+    def _legacy_apply(self, grads, variables):
+        if not self._legacy_warned:
+            warnings.warn(f"{type(self).__name__}.get_updates() is the Keras 2 optimizer API, removed in Keras 3; "
+                          f"implement build(var_list) and update_step(gradient, variable, learning_rate) instead",
+                          DeprecationWarning, stacklevel=4)
+            self._legacy_warned = True
+        self._current_grads = grads
+        try:
+            updates = self.get_updates(getattr(self, "_current_loss", None), variables)
+        finally:
+            self._current_grads = None
+        if isinstance(updates, dict):
+            updates = list(updates.items())
+        for item in updates or ():
+            if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], Variable):
+                item[0].assign(item[1])
+
+    def apply_gradients(self, grads_and_vars):
+        """Apply ``[(gradient, variable), ...]`` eagerly (variables change in place)."""
+        pairs = [(g, v) for g, v in grads_and_vars]
+        return self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def apply(self, grads, trainable_variables=None):
+        """Apply ``grads`` to ``trainable_variables`` (those of ``build`` when omitted)."""
+        if trainable_variables is None:
+            trainable_variables = self._trainable_variables
+        trainable_variables = list(trainable_variables)
+        if not self.built:
+            self.build(trainable_variables)
+        elif [id(v) for v in trainable_variables] != [id(v) for v in self._trainable_variables]:
+            raise ValueError("apply: the optimizer was built for other variables; create a new optimizer")
+        grads = [None if g is None else fnp.asarray(g.value if isinstance(g, Variable) else g) for g in grads]
+        new_params, new_state = self.stateless_apply([v.value for v in self._state_variables], grads,
+                                                     [v.value for v in trainable_variables])
+        for v, x in zip(trainable_variables, new_params):
+            v.assign(x)
+        for v, x in zip(self._state_variables, new_state):
+            v.assign(x)
+        return self._iterations
+
+    # ----------------------------------------------------------------- config
+
+    def get_config(self):
+        if self._schedule is not None:
+            from fnflow_keras.optimizers import schedules
+
+            lr = schedules.serialize(self._schedule)
+        else:
+            lr = float(self._learning_rate.numpy())
+        return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
+                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
+                "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency, "loss_scale_factor": self.loss_scale_factor,
+                "gradient_accumulation_steps": self.gradient_accumulation_steps}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            from fnflow_keras.optimizers import schedules
+
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects=custom_objects)
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
