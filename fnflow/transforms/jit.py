@@ -47,11 +47,7 @@ def executable(graph: Graph):
     exe = graph.__dict__.get("_executable")
     if exe is None:
         global compile_count
-        try:
-            from fnflow.backends.cpu import compile_graph
-        except ImportError:  # TEMPORARY until the CPU backend lands
-            def compile_graph(g):
-                return lambda *xs: [as_output(np.asarray(o)) for o in eval_graph(g, *xs)]
+        from fnflow.backends.cpu import compile_graph
 
         exe = compile_graph(graph)
         compile_count += 1
