@@ -83,21 +83,20 @@ def test_values_match_direct_reference(c):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("xs, ws", [
-    ((2, 6, 5, 16), (3, 3, 16, 1)),    # few output channels: the tap-product path
-    ((2, 7, 6, 4), (3, 2, 4, 5)),      # im2col
-    ((1, 9, 8, 2), (2, 3, 2, 3)),
-])
-def test_both_impl_strategies_agree(xs, ws):
+@settings(max_examples=40)
+@given(conv_configs())
+def test_scatter_and_im2col_strategies_agree(c):
+    # the impl picks one of two strategies by size; check both on every configuration
     r = rng(2)
-    x, w = r.normal(size=xs), r.normal(size=ws)
-    o = tuple(x.shape[1 + i] - (w.shape[i] - 1) * 2 for i in range(2))
-    win = CV.window_view(x, (1, 2), o, (1, 1), w.shape[:2], (2, 2))
-    a = CV._contract(win, w, 1)
-    b = CV._conv_taps(x, w, o, (1, 1), (2, 2))
-    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(a, ref_conv(x, w, (1, 1), ((0, 0), (0, 0)), (1, 1), (2, 2), 1), rtol=1e-12,
-                               atol=1e-12)
+    c = dict(c, groups=1, w=c["w"][:-2] + (c["x"][-1], c["w"][-1]))
+    x, w = r.normal(size=c["x"]), r.normal(size=c["w"])
+    want = ref_conv(x, w, c["strides"], c["padding"], c["lhs_dil"], c["rhs_dil"], 1)
+    got = CV._conv_scatter(x, w, want.shape[1:-1], c["strides"], c["padding"], c["lhs_dil"], c["rhs_dil"])
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    nsp = x.ndim - 2
+    xp = CV.pad_np(CV.dilate_np(x, range(1, nsp + 1), c["lhs_dil"]), ((0, 0),) + c["padding"] + ((0, 0),))
+    win = CV.window_view(xp, tuple(range(1, nsp + 1)), want.shape[1:-1], c["strides"], w.shape[:nsp], c["rhs_dil"])
+    np.testing.assert_allclose(CV._contract(win, w, 1), want, rtol=1e-10, atol=1e-10)
 
 
 def test_3d_and_float32():
