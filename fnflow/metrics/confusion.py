@@ -114,7 +114,7 @@ def confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None,
             "tn": fnp.sum(false_w * (1.0 - pred_pos), axis=1), "fn": fnp.sum(true_w * (1.0 - pred_pos), axis=1)}
 
 
-def _counting(which, names, thresholds, default, name, direction, result, top_k=None, class_id=None, **config):
+def _counting(which, thresholds, default, name, direction, result, top_k=None, class_id=None, **config):
     ts = _thresholds_list(thresholds, default)
     evenly = _evenly(ts)
 
@@ -134,7 +134,7 @@ def _counting(which, names, thresholds, default, name, direction, result, top_k=
 
 
 def _condition(which, thresholds, name):
-    return _counting((which,), None, thresholds, 0.5, name, None, lambda s: s[_KEYS[which]] + 0)
+    return _counting((which,), thresholds, 0.5, name, None, lambda s: s[_KEYS[which]] + 0)
 
 
 def true_positives(thresholds=None, name="true_positives") -> Metric:
@@ -164,7 +164,7 @@ def precision(thresholds=None, top_k=None, class_id=None, name="precision") -> M
     entry counts as predicted positive). ``class_id`` restricts to one column.
     """
     default = 0.5 if top_k is None else NEG_INF
-    return _counting(("tp", "fp"), None, thresholds, default, name, "up",
+    return _counting(("tp", "fp"), thresholds, default, name, "up",
                      lambda s: L.divide_no_nan(s["true_positives"], s["true_positives"] + s["false_positives"]),
                      top_k=top_k, class_id=class_id)
 
@@ -172,7 +172,7 @@ def precision(thresholds=None, top_k=None, class_id=None, name="precision") -> M
 def recall(thresholds=None, top_k=None, class_id=None, name="recall") -> Metric:
     """``tp / (tp + fn)`` (0 when undefined), per threshold; options as :func:`precision`."""
     default = 0.5 if top_k is None else NEG_INF
-    return _counting(("tp", "fn"), None, thresholds, default, name, "up",
+    return _counting(("tp", "fn"), thresholds, default, name, "up",
                      lambda s: L.divide_no_nan(s["true_positives"], s["true_positives"] + s["false_negatives"]),
                      top_k=top_k, class_id=class_id)
 

@@ -158,9 +158,15 @@ def r2_score(class_aggregation="uniform_average", num_regressors=0, num_outputs=
                 "num_samples": state["num_samples"] + float(np.prod(get_aval(y_true).shape))}
 
     def result(s):
-        mean = s["sum"] / s["count"]
+        # Keras divides unguarded: a 0/0 stays NaN and x/0 (an infinite score) becomes 0; the same
+        # values here without NumPy's divide warnings
+        nan = fnp.full_like(s["count"], np.nan)
+        count_zero = fnp.equal(s["count"], 0)
+        mean = fnp.where(count_zero, nan, s["sum"] / fnp.where(count_zero, 1.0, s["count"]))
         total = s["squared_sum"] - s["sum"] * mean
-        raw = 1.0 - s["residual"] / total
+        total_zero = fnp.equal(total, 0)
+        raw = 1.0 - s["residual"] / fnp.where(total_zero, 1.0, total)
+        raw = fnp.where(total_zero, fnp.where(fnp.equal(s["residual"], 0), nan, fnp.zeros_like(raw)), raw)
         raw = fnp.where(fnp.isinf(raw), fnp.zeros_like(raw), raw)
         if class_aggregation == "uniform_average":
             r2 = fnp.mean(raw)
