@@ -1,3 +1,16 @@
 """The primitives, one module per family, each with all of its rules."""
 
-from fnflow.ops import cumulative, elementwise, indexing, linalg, matrix, random_bits, reduce, shape, sort  # noqa: F401
+from fnflow.ops import (  # noqa: F401
+    control,
+    conv,
+    cumulative,
+    elementwise,
+    indexing,
+    linalg,
+    matrix,
+    pool,
+    random_bits,
+    reduce,
+    shape,
+    sort,
+)
