@@ -1,0 +1,434 @@
+"""``Trainer``: the mixin that gives ``keras.Model`` its ``compile``/``fit``/``evaluate``/``predict``.
+
+Training runs one pure, jitted step per batch::
+
+    train_step(trainable, non_trainable, optimizer_state, metric_state, (x, y, sample_weight), key, step)
+        -> (trainable, non_trainable, optimizer_state, metric_state, logs)
+
+built from ``model.stateless_call`` (the layers under a ``StatelessScope``),
+``fnflow.value_and_grad``, ``optimizer.stateless_apply`` (``fnflow.optim``) and
+the metrics' ``update_state`` run under a ``StatelessScope`` of their variables.
+Before each step the current values of the variables are read (so callbacks that
+edit weights, or the learning rate, take effect at the next step); after it the
+new values are bound back to the variables. The step is traced once per batch
+shape: a smaller last batch adds one more cached trace, not one per epoch.
+``run_eagerly=True`` runs the same step without ``jit``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+import fnflow
+from fnflow_keras import optimizers as optimizers_module
+from fnflow_keras.callbacks.callback import CallbackList
+from fnflow_keras.metrics.metric import Mean
+from fnflow_keras.trainers import data_adapters as da
+from fnflow_keras.trainers.compile_utils import CompileLoss, CompileMetrics
+from fnflow_keras.utils import nest
+from fnflow_keras.variables import StatelessScope
+
+
+def _pythonify(logs):
+    """Logs as Python floats (arrays stay NumPy arrays), keys sorted as Keras does."""
+    out = {}
+    for k in sorted(logs):
+        a = np.asarray(logs[k])
+        out[k] = float(a) if a.ndim == 0 else np.array(a)
+    return out
+
+
+def _batch_size(x):
+    leaves = [a for a in da.flatten(x) if hasattr(a, "shape") and len(a.shape)]
+    return int(leaves[0].shape[0]) if leaves else 1
+
+
+class Trainer:
+    """Keras's training API; mixed into ``Model``."""
+
+    def __init__(self):
+        self.compiled = False
+        self.optimizer = None
+        self.loss = None
+        self.stop_training = False
+        self.history = None
+        self._compile_loss = None
+        self._compile_metrics = None
+        self._loss_tracker = None
+        self._compile_built = False
+        self.train_function = None
+        self.test_function = None
+        self.predict_function = None
+        self.run_eagerly = False
+        self.jit_compile = True
+
+    # ------------------------------------------------------------------ compile
+
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
+        """Configure the model for training (Keras's arguments; strings or objects, per-output lists/dicts)."""
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = loss
+        names = getattr(self, "output_names", None)
+        try:
+            names = list(names) if names else None
+        except TypeError:
+            names = None
+        self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
+        self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names)
+        self._loss_tracker = Mean(name="loss")
+        self.run_eagerly = bool(run_eagerly)
+        self.jit_compile = True if jit_compile == "auto" else bool(jit_compile)
+        self.compiled = True
+        self._compile_built = False
+        self.train_function = self.test_function = self.predict_function = None
+        self._compile_config = dict(loss=loss, loss_weights=loss_weights, metrics=metrics,
+                                    weighted_metrics=weighted_metrics, run_eagerly=run_eagerly)
+
+    @property
+    def metrics(self):
+        """``[loss tracker, compiled metrics..., per-output loss trackers]`` (empty before the first batch)."""
+        if not self.compiled or self._loss_tracker is None:
+            return []
+        out = [self._loss_tracker]
+        if self._compile_built:
+            out += self._compile_metrics.metrics
+            if self._compile_loss is not None:
+                out += self._compile_loss.metrics
+        return out
+
+    @property
+    def metrics_names(self):
+        return ["loss"] + ([n for n, *_ in self._compile_metrics.entries] if self._compile_built else []) + (
+            [t.name for t in self._compile_loss.metrics] if self._compile_built and self._compile_loss else [])
+
+    def reset_metrics(self):
+        for m in self.metrics:
+            m.reset_state()
+
+    def _metric_variables(self):
+        return [v for m in self.metrics for v in m.variables]
+
+    def _assert_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(f"You must call `compile()` before using the model for {what}.")
+
+    # ------------------------------------------------------------------ loss
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss plus the layers' losses (regularizers, ``add_loss``). Override to customize."""
+        total, per_output = (None, []) if self._compile_loss is None else self._compile_loss(y, y_pred,
+                                                                                            sample_weight)
+        self._per_output_losses = per_output
+        for extra in getattr(self, "_step_losses", None) or []:
+            total = extra if total is None else total + extra
+        if total is None:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        return total
+
+    # ------------------------------------------------------------------ build
+
+    def _build_for_batch(self, x, y, sample_weight=None):
+        """Build the model, the compile losses/metrics and the optimizer from one concrete batch."""
+        y_pred = self(x, training=False)
+        if not self._compile_built:
+            if self._compile_loss is not None and not self._compile_loss.built:
+                self._compile_loss.build(y, y_pred)
+            self._compile_metrics.build(y, y_pred)
+            self._compile_built = True
+        trainable = self.trainable_variables
+        if not self.optimizer.built or [id(v) for v in self.optimizer._trainable_variables] != [
+                id(v) for v in trainable]:
+            self.optimizer.build(trainable)
+
+    def _function_signature(self):
+        return (tuple(id(v) for v in self.trainable_variables), tuple(id(v) for v in self.non_trainable_variables),
+                tuple(id(v) for v in self._metric_variables()))
+
+    def _wrap(self, fn):
+        return fn if self.run_eagerly or not self.jit_compile else fnflow.jit(fn)
+
+    # ------------------------------------------------------------------ steps
+
+    def _update_metrics(self, metric_values, loss, y, y_pred, sample_weight, batch_size):
+        metric_vars = self._metric_variables()
+        with StatelessScope(list(zip(metric_vars, metric_values))) as scope:
+            self._loss_tracker.update_state(loss, sample_weight=batch_size)
+            if self._compile_loss is not None:
+                for tracker, value in zip(self._compile_loss.trackers, self._per_output_losses):
+                    if tracker is not None:
+                        tracker.update_state(value, sample_weight=batch_size)
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+            logs = {m_name: m.result() for m_name, m in self._named_metrics()}
+        return [scope.get(v) for v in metric_vars], logs
+
+    def _named_metrics(self):
+        out = [("loss", self._loss_tracker)]
+        out += [(n, m) for n, m, _, _ in self._compile_metrics.entries]
+        if self._compile_loss is not None:
+            out += [(t.name, t) for t in self._compile_loss.metrics]
+        return out
+
+    def make_train_function(self, force=False):
+        sig = self._function_signature()
+        if self.train_function is not None and not force and getattr(self, "_train_sig", None) == sig:
+            return self.train_function
+        trainable, non_trainable = self.trainable_variables, self.non_trainable_variables
+        optimizer = self.optimizer
+
+        def train_step(tv, ntv, ov, mv, data, key, step):
+            x, y, sw = data
+            rng = fnflow.random.fold_in(key, step)
+
+            def loss_fn(tv):
+                y_pred, new_ntv, losses = self.stateless_call(tv, ntv, x, training=True, rng_key=rng,
+                                                              return_losses=True)
+                self._step_losses = losses
+                try:
+                    loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw, training=True)
+                finally:
+                    self._step_losses = None
+                return loss, (y_pred, new_ntv, self._per_output_losses)
+
+            (loss, (y_pred, new_ntv, per_output)), grads = fnflow.value_and_grad(loss_fn, has_aux=True)(list(tv))
+            self._per_output_losses = per_output
+            if hasattr(optimizer, "_current_loss"):
+                optimizer._current_loss = loss
+            new_tv, new_ov = optimizer.stateless_apply(ov, grads, tv)
+            new_mv, logs = self._update_metrics(mv, loss, y, y_pred, sw, _batch_size(x))
+            return new_tv, new_ntv, new_ov, new_mv, logs
+
+        self._train_vars = (trainable, non_trainable)
+        self._train_sig = sig
+        self.train_function = self._wrap(train_step)
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        sig = self._function_signature()
+        if self.test_function is not None and not force and getattr(self, "_test_sig", None) == sig:
+            return self.test_function
+
+        def test_step(tv, ntv, mv, data):
+            x, y, sw = data
+            y_pred, _, losses = self.stateless_call(tv, ntv, x, training=False, return_losses=True)
+            self._step_losses = losses
+            try:
+                loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw, training=False)
+            finally:
+                self._step_losses = None
+            return self._update_metrics(mv, loss, y, y_pred, sw, _batch_size(x))
+
+        self._test_sig = sig
+        self.test_function = self._wrap(test_step)
+        return self.test_function
+
+    def make_predict_function(self, force=False):
+        sig = (tuple(id(v) for v in self.trainable_variables), tuple(id(v) for v in self.non_trainable_variables))
+        if self.predict_function is not None and not force and getattr(self, "_predict_sig", None) == sig:
+            return self.predict_function
+
+        def predict_step(tv, ntv, x):
+            return self.stateless_call(tv, ntv, x, training=False)[0]
+
+        self._predict_sig = sig
+        self.predict_function = predict_step if self.run_eagerly else fnflow.jit(predict_step)
+        return self.predict_function
+
+    def _run_train_step(self, data, key, step):
+        x, y, sw = data
+        if not self._compile_built or not self.optimizer.built:
+            self._build_for_batch(x, y, sw)
+        fn = self.make_train_function()
+        tv_vars, ntv_vars = self._train_vars
+        opt_vars, m_vars = self.optimizer._state_variables, self._metric_variables()
+        new_tv, new_ntv, new_ov, new_mv, logs = fn(
+            [v._value for v in tv_vars], [v._value for v in ntv_vars], [v._value for v in opt_vars],
+            [v._value for v in m_vars], (x, y, sw), key, np.asarray(step, np.int32))
+        for group, values in ((tv_vars, new_tv), (ntv_vars, new_ntv), (opt_vars, new_ov), (m_vars, new_mv)):
+            for v, val in zip(group, values):
+                v._value = val
+        return logs
+
+    def _run_test_step(self, data):
+        x, y, sw = data
+        if not self._compile_built:
+            self._build_for_batch(x, y, sw)
+        fn = self.make_test_function()
+        m_vars = self._metric_variables()
+        new_mv, logs = fn([v._value for v in self.trainable_variables],
+                          [v._value for v in self.non_trainable_variables], [v._value for v in m_vars], (x, y, sw))
+        for v, val in zip(m_vars, new_mv):
+            v._value = val
+        return logs
+
+    def _run_predict_step(self, x):
+        if not self.built:
+            self(x, training=False)
+        fn = self.make_predict_function()
+        return fn([v._value for v in self.trainable_variables], [v._value for v in self.non_trainable_variables], x)
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
+        """Train for ``epochs`` epochs; returns the ``History`` (``history.history[name]`` per epoch)."""
+        self._assert_compiled("training")
+        if validation_split and validation_data is None:
+            if not isinstance(x, (np.ndarray, list, tuple, dict)) and not hasattr(x, "__array__"):
+                raise ValueError("`validation_split` is only supported for Tensors or NumPy arrays, found "
+                                 f"{type(x).__name__}")
+            arrays = (da.to_arrays(x), da.to_arrays(y), da.to_arrays(sample_weight))
+            (x, y, sample_weight), validation_data = da.train_validation_split(arrays, validation_split)
+        adapter = da.get_adapter(x, y, sample_weight, batch_size=batch_size, steps=steps_per_epoch,
+                                 shuffle=shuffle, class_weight=class_weight)
+        val = None
+        if validation_data is not None:
+            if isinstance(validation_data, (tuple, list)) and not da._is_dataset(validation_data):
+                vx, vy, vsw = da.unpack_x_y_sample_weight(tuple(validation_data))
+                val = da.get_adapter(vx, vy, vsw, batch_size=validation_batch_size or batch_size,
+                                     steps=validation_steps)
+            else:
+                val = da.get_adapter(validation_data, steps=validation_steps, batch_size=validation_batch_size)
+        callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                                 verbose=verbose, epochs=epochs, steps=adapter.num_batches)
+        from fnflow_keras import random as krandom
+
+        key = krandom.draw_key()
+        self.stop_training = False
+        callbacks.on_train_begin()
+        step = int(np.asarray(self.optimizer.iterations.numpy())) if self.optimizer.built else 0
+        epoch_logs = {}
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            callbacks.on_epoch_begin(epoch)
+            logs, seen = {}, 0
+            for i, data in enumerate(adapter.epoch()):
+                callbacks.on_train_batch_begin(i)
+                logs = _pythonify(self._run_train_step(data, key, step))
+                step += 1
+                seen += 1
+                callbacks.on_train_batch_end(i, logs)
+                if self.stop_training:
+                    break
+            adapter.on_epoch_end()
+            if seen == 0:
+                warnings.warn("fit: the input produced no batch for this epoch; stopping training.", stacklevel=2)
+                break
+            epoch_logs = dict(logs)
+            if val is not None and self._should_validate(epoch, validation_freq):
+                val_logs = self._evaluate_adapter(val, callbacks)
+                epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+            callbacks.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        callbacks.on_train_end(logs=epoch_logs)
+        return callbacks._history
+
+    @staticmethod
+    def _should_validate(epoch, validation_freq):
+        if isinstance(validation_freq, int):
+            return (epoch + 1) % validation_freq == 0
+        return epoch + 1 in validation_freq
+
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, class_weight=None, initial_epoch=0, **kwargs):
+        """Keras 2's name for ``fit`` on a generator (removed in Keras 3)."""
+        warnings.warn("`Model.fit_generator` is deprecated and removed in Keras 3; use `Model.fit`, which supports "
+                      "generators.", DeprecationWarning, stacklevel=2)
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+                        callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
+                        class_weight=class_weight, initial_epoch=initial_epoch)
+
+    # ------------------------------------------------------------------ evaluate
+
+    def _evaluate_adapter(self, adapter, callbacks):
+        self.reset_metrics()
+        callbacks.on_test_begin()
+        logs = {}
+        for i, data in enumerate(adapter.epoch()):
+            callbacks.on_test_batch_begin(i)
+            logs = _pythonify(self._run_test_step(data))
+            callbacks.on_test_batch_end(i, logs)
+        adapter.on_epoch_end()
+        callbacks.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False, **kwargs):
+        """The loss and metrics on the data: a scalar, a list ``[loss, *metrics]`` or a dict."""
+        self._assert_compiled("evaluation")
+        adapter = da.get_adapter(x, y, sample_weight, batch_size=batch_size, steps=steps)
+        callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                                 steps=adapter.num_batches)
+        logs = self._evaluate_adapter(adapter, callbacks)
+        return logs if return_dict else self._flatten_logs(logs)
+
+    def _flatten_logs(self, logs):
+        names = [n for n in self.metrics_names if n in logs]
+        results = [logs[n] for n in names] + [logs[k] for k in sorted(logs) if k not in names]
+        return results[0] if len(results) == 1 else results
+
+    def evaluate_generator(self, generator, steps=None, **kwargs):
+        """Keras 2's name for ``evaluate`` on a generator (removed in Keras 3)."""
+        warnings.warn("`Model.evaluate_generator` is deprecated; use `Model.evaluate`.", DeprecationWarning,
+                      stacklevel=2)
+        return self.evaluate(generator, steps=steps, **kwargs)
+
+    # ------------------------------------------------------------------ predict
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs on ``x``, batch by batch, as NumPy arrays."""
+        adapter = da.get_adapter(x, batch_size=batch_size, steps=steps)
+        callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                                 steps=adapter.num_batches)
+        callbacks.on_predict_begin()
+        outputs = []
+        for i, (bx, _, _) in enumerate(adapter.epoch()):
+            callbacks.on_predict_batch_begin(i)
+            out = self._run_predict_step(bx)
+            outputs.append(out)
+            callbacks.on_predict_batch_end(i, {"outputs": out})
+        adapter.on_epoch_end()
+        callbacks.on_predict_end()
+        if not outputs:
+            raise ValueError("predict: the input produced no batch")
+        flat = [nest.flatten(o) for o in outputs]
+        joined = [np.concatenate([np.asarray(f[j]) for f in flat], axis=0) for j in range(len(flat[0]))]
+        return nest.pack_sequence_as(outputs[0], joined)
+
+    def predict_generator(self, generator, steps=None, **kwargs):
+        """Keras 2's name for ``predict`` on a generator (removed in Keras 3)."""
+        warnings.warn("`Model.predict_generator` is deprecated; use `Model.predict`.", DeprecationWarning,
+                      stacklevel=2)
+        return self.predict(generator, steps=steps, **kwargs)
+
+    # ------------------------------------------------------------------ *_on_batch
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One training step on one batch; returns the current loss and metrics."""
+        self._assert_compiled("training")
+        data = next(da.ArrayAdapter(x, y, sample_weight, batch_size=_batch_size(da.to_arrays(x)),
+                                    class_weight=class_weight).epoch())
+        from fnflow_keras import random as krandom
+
+        if getattr(self, "_on_batch_key", None) is None:
+            self._on_batch_key = krandom.draw_key()
+        step = int(self.optimizer.iterations.numpy()) if self.optimizer.built else 0
+        logs = _pythonify(self._run_train_step(data, self._on_batch_key, step))
+        return logs if return_dict else self._flatten_logs(logs)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss and metrics on one batch."""
+        self._assert_compiled("evaluation")
+        self.reset_metrics()
+        data = next(da.ArrayAdapter(x, y, sample_weight, batch_size=_batch_size(da.to_arrays(x))).epoch())
+        logs = _pythonify(self._run_test_step(data))
+        return logs if return_dict else self._flatten_logs(logs)
+
+    def predict_on_batch(self, x):
+        """The model's outputs on one batch, as NumPy arrays."""
+        out = self._run_predict_step(da.to_arrays(x))
+        return nest.map_structure(np.asarray, out)
