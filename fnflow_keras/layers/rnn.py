@@ -1,0 +1,314 @@
+"""Recurrent layers over ``fnflow.lax.scan``: SimpleRNN, LSTM, GRU (Keras weight layouts and gate orders).
+
+Each layer owns a cell (``simple_rnn_cell``, ``lstm_cell``, ``gru_cell``) that
+holds ``kernel`` ``(input_dim, k * units)``, ``recurrent_kernel`` ``(units, k *
+units)`` and ``bias``. Gate orders: LSTM ``i, f, c, o``; GRU ``z, r, h`` with
+``reset_after=True`` (bias ``(2, 3 * units)``: input and recurrent biases).
+"""
+
+from __future__ import annotations
+
+import fnflow.lax as lax
+import fnflow.numpy as fnp
+from fnflow_keras import activations, initializers, regularizers
+from fnflow_keras import random as krandom
+from fnflow_keras.layers.layer import Layer
+from fnflow_keras.utils.serialization_lib import serialize_keras_object
+
+
+class _Cell(Layer):
+    gates = 1
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, **kwargs):
+        self._extra = {k: kwargs.pop(k) for k in ("unit_forget_bias", "reset_after") if k in kwargs}
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.dropout = min(1.0, max(0.0, dropout))
+        self.recurrent_dropout = min(1.0, max(0.0, recurrent_dropout))
+        self.seed_generator = krandom.SeedGenerator(seed)
+
+    def _bias_shape(self):
+        return (self.gates * self.units,)
+
+    def _bias_init(self):
+        return self.bias_initializer
+
+    def build(self, input_shape):
+        n = self.gates * self.units
+        self.kernel = self.add_weight(shape=(input_shape[-1], n), name="kernel", initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.recurrent_kernel = self.add_weight(shape=(self.units, n), name="recurrent_kernel",
+                                                initializer=self.recurrent_initializer,
+                                                regularizer=self.recurrent_regularizer)
+        self.bias = (self.add_weight(shape=self._bias_shape(), name="bias", initializer=self._bias_init(),
+                                     regularizer=self.bias_regularizer) if self.use_bias else None)
+        self.built = True
+
+    @property
+    def state_size(self):
+        return self.units
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
+                "recurrent_activation": activations.serialize(self.recurrent_activation), "use_bias": self.use_bias,
+                "kernel_initializer": serialize_keras_object(self.kernel_initializer),
+                "recurrent_initializer": serialize_keras_object(self.recurrent_initializer),
+                "bias_initializer": serialize_keras_object(self.bias_initializer),
+                "kernel_regularizer": serialize_keras_object(self.kernel_regularizer),
+                "recurrent_regularizer": serialize_keras_object(self.recurrent_regularizer),
+                "bias_regularizer": serialize_keras_object(self.bias_regularizer),
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, **self._extra}
+
+
+class SimpleRNNCell(_Cell):
+    gates = 1
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        kwargs.pop("recurrent_activation", None)
+        super().__init__(units, activation=activation, **kwargs)
+
+    def step(self, xw, states, w):
+        (h,) = states
+        out = self.activation(xw + fnp.matmul(h, w["recurrent_kernel"]))
+        return out, (out,)
+
+    def initial_states(self, batch, dtype):
+        return (fnp.zeros((batch, self.units), dtype),)
+
+    def input_projection(self, x, w):
+        xw = fnp.matmul(x, w["kernel"])
+        return xw + w["bias"] if self.use_bias else xw
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("recurrent_activation", None)
+        return config
+
+
+class LSTMCell(_Cell):
+    gates = 4
+
+    def __init__(self, units, unit_forget_bias=True, **kwargs):
+        super().__init__(units, unit_forget_bias=unit_forget_bias, **kwargs)
+        self.unit_forget_bias = unit_forget_bias
+
+    def _bias_init(self):
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        base, u = self.bias_initializer, self.units
+
+        def init(shape, dtype=None):
+            return fnp.concatenate([base((u,), dtype), fnp.ones((u,), dtype or "float32"), base((2 * u,), dtype)])
+
+        return init
+
+    @property
+    def state_size(self):
+        return [self.units, self.units]
+
+    def input_projection(self, x, w):
+        xw = fnp.matmul(x, w["kernel"])
+        return xw + w["bias"] if self.use_bias else xw
+
+    def initial_states(self, batch, dtype):
+        return (fnp.zeros((batch, self.units), dtype), fnp.zeros((batch, self.units), dtype))
+
+    def step(self, xw, states, w):
+        h, c = states
+        z = xw + fnp.matmul(h, w["recurrent_kernel"])
+        u = self.units
+        i = self.recurrent_activation(z[:, :u])
+        f = self.recurrent_activation(z[:, u:2 * u])
+        g = self.activation(z[:, 2 * u:3 * u])
+        o = self.recurrent_activation(z[:, 3 * u:])
+        c = f * c + i * g
+        h = o * self.activation(c)
+        return h, (h, c)
+
+
+class GRUCell(_Cell):
+    gates = 3
+
+    def __init__(self, units, reset_after=True, **kwargs):
+        super().__init__(units, reset_after=reset_after, **kwargs)
+        self.reset_after = reset_after
+
+    def _bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def input_projection(self, x, w):
+        xw = fnp.matmul(x, w["kernel"])
+        if self.use_bias:
+            xw = xw + (w["bias"][0] if self.reset_after else w["bias"])
+        return xw
+
+    def initial_states(self, batch, dtype):
+        return (fnp.zeros((batch, self.units), dtype),)
+
+    def step(self, xw, states, w):
+        (h,) = states
+        u = self.units
+        rk = w["recurrent_kernel"]
+        xz, xr, xh = xw[:, :u], xw[:, u:2 * u], xw[:, 2 * u:]
+        if self.reset_after:
+            inner = fnp.matmul(h, rk)
+            if self.use_bias:
+                inner = inner + w["bias"][1]
+            z = self.recurrent_activation(xz + inner[:, :u])
+            r = self.recurrent_activation(xr + inner[:, u:2 * u])
+            hh = self.activation(xh + r * inner[:, 2 * u:])
+        else:
+            z = self.recurrent_activation(xz + fnp.matmul(h, rk[:, :u]))
+            r = self.recurrent_activation(xr + fnp.matmul(h, rk[:, u:2 * u]))
+            hh = self.activation(xh + fnp.matmul(r * h, rk[:, 2 * u:]))
+        h = z * h + (1.0 - z) * hh
+        return h, (h,)
+
+
+class RNN(Layer):
+    """Runs a cell over the time axis (``(batch, time, features)``) with ``fnflow.lax.scan``."""
+
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, zero_output_for_mask=False, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = cell
+        self.return_sequences, self.return_state = return_sequences, return_state
+        self.go_backwards, self.stateful, self.unroll = go_backwards, stateful, unroll
+        self.zero_output_for_mask = zero_output_for_mask
+
+    @property
+    def units(self):
+        return self.cell.units
+
+    def build(self, input_shape):
+        if not self.cell.built:
+            self.cell._maybe_build((input_shape[0],) + tuple(input_shape[2:]))
+        self.built = True
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        cell = self.cell
+        x = sequences
+        batch = x.shape[0]
+        w = {"kernel": cell.kernel.value, "recurrent_kernel": cell.recurrent_kernel.value,
+             "bias": cell.bias.value if cell.bias is not None else None}
+        if training and cell.dropout > 0:
+            x = krandom.dropout(x, cell.dropout, noise_shape=(batch, 1, x.shape[-1]), seed=cell.seed_generator)
+        xw = cell.input_projection(x, w)  # (batch, time, k*units): the input part for all steps at once
+        xw = fnp.moveaxis(xw, 1, 0)
+        if initial_state is None:
+            states = cell.initial_states(batch, xw.dtype)
+        else:
+            states = tuple(initial_state) if isinstance(initial_state, (list, tuple)) else (initial_state,)
+            states = tuple(fnp.asarray(s).astype(xw.dtype) for s in states)
+        if training and cell.recurrent_dropout > 0:
+            keep = krandom.dropout(fnp.ones((batch, cell.units), xw.dtype), cell.recurrent_dropout,
+                                   seed=cell.seed_generator)
+        else:
+            keep = None
+
+        def body(carry, xt):
+            if keep is not None:
+                carry = (carry[0] * keep,) + tuple(carry[1:])
+            out, new = cell.step(xt, carry, w)
+            return new, out
+
+        last, outs = lax.scan(body, states, xw, reverse=False) if not self.go_backwards else lax.scan(
+            body, states, xw[::-1])
+        outs = fnp.moveaxis(outs, 0, 1)
+        output = outs if self.return_sequences else outs[:, -1]
+        if self.return_state:
+            return [output, *last]
+        return output
+
+    def compute_output_shape(self, input_shape):
+        batch, time = input_shape[0], input_shape[1]
+        out = (batch, time, self.cell.units) if self.return_sequences else (batch, self.cell.units)
+        if self.return_state:
+            n = 2 if isinstance(self.cell, LSTMCell) else 1
+            return [out] + [(batch, self.cell.units)] * n
+        return out
+
+    def get_config(self):
+        config = {**super().get_config(), "return_sequences": self.return_sequences,
+                  "return_state": self.return_state, "go_backwards": self.go_backwards, "stateful": self.stateful,
+                  "unroll": self.unroll, "zero_output_for_mask": self.zero_output_for_mask}
+        if type(self) is RNN:
+            config["cell"] = serialize_keras_object(self.cell)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "cell" in config and isinstance(config["cell"], dict):
+            from fnflow_keras.utils.serialization_lib import deserialize_keras_object
+
+            config["cell"] = deserialize_keras_object(config["cell"])
+        return super().from_config(config) if cls is not RNN else cls(**config)
+
+
+_RNN_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask",
+             "name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size",
+             "activity_regularizer", "time_major")
+
+
+class _Recurrent(RNN):
+    cell_class = None
+
+    def __init__(self, units, **kwargs):
+        layer_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in _RNN_ARGS}
+        layer_kw.pop("time_major", None)
+        cell_kw = dict(kwargs)
+        cell_kw.pop("recurrent_constraint", None), cell_kw.pop("kernel_constraint", None)
+        cell_kw.pop("bias_constraint", None)
+        dtype = layer_kw.get("dtype")
+        cell = self.cell_class(units, name=self._cell_name(), dtype=dtype, **cell_kw)
+        super().__init__(cell, **layer_kw)
+
+    @classmethod
+    def _cell_name(cls):
+        from fnflow_keras.backend import to_snake_case
+
+        return to_snake_case(cls.cell_class.__name__)
+
+    def get_config(self):
+        cfg = self.cell.get_config()
+        for k in ("name", "trainable", "dtype"):
+            cfg.pop(k, None)
+        return {**RNN.get_config(self), **cfg}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class SimpleRNN(_Recurrent):
+    """Fully-connected RNN: ``h = tanh(x @ kernel + h @ recurrent_kernel + bias)``."""
+
+    cell_class = SimpleRNNCell
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory (gates i, f, c, o; ``unit_forget_bias=True`` starts the forget bias at 1)."""
+
+    cell_class = LSTMCell
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit (gates z, r, h; ``reset_after=True`` as Keras 3 / cuDNN)."""
+
+    cell_class = GRUCell
+
+
+__all__ = ["RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell"]
