@@ -5,6 +5,8 @@ from fnflow import (
     data,  # noqa: F401
     debug,  # noqa: F401
     lax,  # noqa: F401
+    losses,  # noqa: F401
+    metrics,  # noqa: F401
     nn,  # noqa: F401
     numpy,  # noqa: F401  (registers array methods)
     optim,  # noqa: F401
