@@ -148,7 +148,8 @@ class Variable:
                  synchronization="auto", name=None, regularizer=None, constraint=None):
         if dtype is None and not (callable(initializer) or isinstance(initializer, str)):
             probe = np.asarray(initializer) if not hasattr(initializer, "dtype") else initializer
-            dtype = backend.floatx() if np.dtype(probe.dtype).kind == "f" else probe.dtype
+            dtype = np.dtype(probe.dtype)
+            dtype = backend.floatx() if dtype.kind == "f" else ("int32" if dtype == np.int64 else dtype)
         dtype = backend.standardize_dtype(dtype)
         self._value = _initial_value(initializer, None if shape is None else tuple(shape), dtype)
         if shape is not None and tuple(self._value.shape) != tuple(shape):

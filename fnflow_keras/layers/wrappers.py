@@ -67,11 +67,8 @@ class Bidirectional(Wrapper):
         return [self.forward_layer, self.backward_layer]
 
     def build(self, input_shape):
-        from fnflow_keras import backend
-
         for lay in (self.forward_layer, self.backward_layer):
-            with backend.name_scope(self.name):
-                lay._maybe_build(input_shape)
+            lay._maybe_build(input_shape)
         self.built = True
 
     def call(self, inputs, training=None, initial_state=None):

@@ -34,9 +34,9 @@ def map_graph(inputs, outputs):
         nodes_in_order.append(node)
         op_index.setdefault(id(node.operation), len(op_index))
 
-    for t in inputs:  # inputs that no output depends on still belong to the model
-        visit(t)
     for t in outputs:
+        visit(t)
+    for t in inputs:  # inputs that no output depends on still belong to the model
         visit(t)
     node_depth, op_depth, ops = {}, {}, {}
     for node in reversed(nodes_in_order):

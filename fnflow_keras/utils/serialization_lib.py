@@ -160,7 +160,7 @@ def _find_class(class_name, module, registered_name, custom_objects):
     return None
 
 
-def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
+def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwargs):
     """The object described by ``config`` (the inverse of :func:`serialize_keras_object`)."""
     if config is None or isinstance(config, (bool, int, float)):
         return config
