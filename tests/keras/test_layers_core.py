@@ -225,3 +225,24 @@ def test_embedding():
     np.testing.assert_array_equal(np.asarray(y), table[x])
     run_layer_test(layers.Embedding, {"input_dim": 5, "output_dim": 2}, (2, 3), input_dtype="int32",
                    expected_output_shape=(2, 3, 2), expected_weight_names=["embeddings"])
+
+
+def test_multi_head_attention_numerics():
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((2, 4, 5)).astype("float32")
+    v = rng.standard_normal((2, 6, 5)).astype("float32")
+    mha = layers.MultiHeadAttention(num_heads=2, key_dim=3)
+    y, scores = mha(q, v, return_attention_scores=True)
+    wq, bq, wk, bk, wv, bv, wo, bo = mha.get_weights()
+    assert [w.shape for w in (wq, bq, wo, bo)] == [(5, 2, 3), (2, 3), (2, 3, 5), (5,)]
+    Q = np.einsum("btd,dhk->bthk", q, wq) + bq
+    K = np.einsum("bsd,dhk->bshk", v, wk) + bk
+    V = np.einsum("bsd,dhk->bshk", v, wv) + bv
+    s = np.einsum("bthk,bshk->bhts", Q / np.sqrt(3), K)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    ref = np.einsum("bthv,hvo->bto", np.einsum("bhts,bshv->bthv", p, V), wo) + bo
+    np.testing.assert_allclose(np.asarray(scores), p, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(y), ref, rtol=1e-4, atol=1e-5)
+    a, b = keras.Input((4, 5)), keras.Input((6, 5))
+    assert layers.MultiHeadAttention(2, 3)(a, b).shape == (None, 4, 5)

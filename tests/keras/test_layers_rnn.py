@@ -14,7 +14,8 @@ def sig(z):
 
 def np_lstm(x, k, rk, b):
     u = rk.shape[0]
-    h = np.zeros((x.shape[0], u)); c = np.zeros_like(h)
+    h = np.zeros((x.shape[0], u))
+    c = np.zeros_like(h)
     hs = []
     for t in range(x.shape[1]):
         z = x[:, t] @ k + h @ rk + b

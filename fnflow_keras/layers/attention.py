@@ -1,0 +1,129 @@
+"""MultiHeadAttention with Keras's sublayers (query/key/value/attention_output einsum projections)."""
+
+from __future__ import annotations
+
+import math
+
+import fnflow.nn as nn
+import fnflow.numpy as fnp
+from fnflow_keras import initializers
+from fnflow_keras.layers.core.misc import Dropout
+from fnflow_keras.layers.layer import Layer
+from fnflow_keras.utils.serialization_lib import serialize_keras_object
+
+
+class _Projection(Layer):
+    """An EinsumDense-like projection: kernel ``in_shape + out_shape`` contracted over the input axes."""
+
+    def __init__(self, in_axes, out_shape, use_bias, kernel_initializer, bias_initializer, **kwargs):
+        super().__init__(**kwargs)
+        self.in_axes, self.out_shape, self.use_bias = in_axes, tuple(out_shape), use_bias
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+
+    def build(self, input_shape):
+        in_shape = tuple(input_shape[-self.in_axes:])
+        self.kernel = self.add_weight(name="kernel", shape=in_shape + self.out_shape,
+                                      initializer=self.kernel_initializer.clone())
+        bias_shape = self.out_shape if self.in_axes == 1 else self.out_shape[-1:]
+        self.bias = (self.add_weight(name="bias", shape=bias_shape, initializer=self.bias_initializer.clone())
+                     if self.use_bias else None)
+        self.built = True
+
+    def call(self, x):
+        k = self.kernel.value
+        n_in = self.in_axes
+        lead = tuple(x.shape[:-n_in])
+        xr = fnp.reshape(x, lead + (-1,))
+        kr = fnp.reshape(k, (-1, math.prod(self.out_shape)))
+        y = fnp.reshape(fnp.matmul(xr, kr), lead + self.out_shape)
+        return y + self.bias.value if self.bias is not None else y
+
+
+class MultiHeadAttention(Layer):
+    """Multi-head attention (Vaswani et al.), Keras 3's layout: ``query`` kernel ``(dim, heads, key_dim)``..."""
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
+                 attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, seed=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if attention_axes not in (None, -2, (1,), [1]):
+            raise NotImplementedError("MultiHeadAttention: only attention over the sequence axis is available")
+        self.num_heads, self.key_dim = int(num_heads), int(key_dim)
+        self.value_dim = int(value_dim) if value_dim else self.key_dim
+        self.dropout, self.use_bias = float(dropout), use_bias
+        self._output_shape = output_shape
+        self.attention_axes = attention_axes
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.seed = seed
+
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        if isinstance(query_shape, list) and query_shape and isinstance(query_shape[0], tuple):
+            query_shape, value_shape = query_shape[0], query_shape[1]
+        value_shape = value_shape or query_shape
+        key_shape = key_shape or value_shape
+        h = self.num_heads
+        args = dict(use_bias=self.use_bias, kernel_initializer=self.kernel_initializer,
+                    bias_initializer=self.bias_initializer)
+        out_dim = query_shape[-1] if self._output_shape is None else (
+            self._output_shape if isinstance(self._output_shape, int) else self._output_shape[-1])
+        self._query_dense = _Projection(1, (h, self.key_dim), name="query", **args)
+        self._key_dense = _Projection(1, (h, self.key_dim), name="key", **args)
+        self._value_dense = _Projection(1, (h, self.value_dim), name="value", **args)
+        self._output_dense = _Projection(2, (out_dim,), name="attention_output", **args)
+        self._query_dense._maybe_build(tuple(query_shape))
+        self._key_dense._maybe_build(tuple(key_shape))
+        self._value_dense._maybe_build(tuple(value_shape))
+        self._output_dense._maybe_build(tuple(query_shape[:-1]) + (h, self.value_dim))
+        self._dropout_layer = Dropout(self.dropout, seed=self.seed)
+        self.built = True
+
+    def __call__(self, query, value=None, key=None, **kwargs):
+        if not self.built:
+            from fnflow_keras import backend
+
+            shape = tuple(query.shape)
+            with backend.name_scope(self.name):
+                self.build(shape, None if value is None else tuple(value.shape),
+                           None if key is None else tuple(key.shape))
+            self._build_shapes = shape
+            self.built = True
+        return super().__call__(query, value=value, key=key, **kwargs)
+
+    def call(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False, training=None,
+             use_causal_mask=False):
+        value = query if value is None else value
+        key = value if key is None else key
+        q = self._query_dense(query) * (1.0 / math.sqrt(self.key_dim))  # (B, T, H, K)
+        k = self._key_dense(key)
+        v = self._value_dense(value)
+        scores = fnp.einsum("bthk,bshk->bhts", q, k)
+        mask = None
+        if attention_mask is not None:
+            mask = fnp.asarray(attention_mask).astype(bool)[:, None]
+        if use_causal_mask:
+            t, s = scores.shape[-2], scores.shape[-1]
+            causal = fnp.tril(fnp.ones((t, s), bool))
+            mask = causal if mask is None else fnp.logical_and(mask, causal)
+        if mask is not None:
+            scores = fnp.where(mask, scores, fnp.full_like(scores, -1e9))
+        weights = nn.softmax(scores, axis=-1)
+        weights_d = self._dropout_layer(weights, training=training)
+        out = fnp.einsum("bhts,bshv->bthv", weights_d, v)
+        out = self._output_dense(out)
+        if return_attention_scores:
+            return out, weights
+        return out
+
+    def get_config(self):
+        return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
+                "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
+                "output_shape": self._output_shape, "attention_axes": self.attention_axes,
+                "kernel_initializer": serialize_keras_object(self.kernel_initializer),
+                "bias_initializer": serialize_keras_object(self.bias_initializer), "kernel_regularizer": None,
+                "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
+                "bias_constraint": None, "seed": self.seed}
+
+
+__all__ = ["MultiHeadAttention"]
