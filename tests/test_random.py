@@ -41,7 +41,9 @@ def test_determinism_and_independence():
 
 def test_jit_and_vmap_give_the_same_bits():
     k = fr.key(7)
-    np.testing.assert_array_equal(fnflow.jit(lambda k: fr.normal(k, (4,)))(k), fr.normal(k, (4,)))
+    # the bits are identical; float transforms of them may differ in the last place (fused kernels, libm)
+    np.testing.assert_array_equal(fnflow.jit(lambda k: fr.bits(k, (6,)))(k), fr.bits(k, (6,)))
+    np.testing.assert_allclose(fnflow.jit(lambda k: fr.normal(k, (4,)))(k), fr.normal(k, (4,)), rtol=1e-6)
     keys = fr.split(k, 3)
     batched = fnflow.vmap(lambda kk: fr.uniform(kk, (2,)))(keys)
     looped = np.stack([fr.uniform(kk, (2,)) for kk in keys])
