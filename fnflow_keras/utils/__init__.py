@@ -59,9 +59,13 @@ def __getattr__(name):
         from fnflow_keras.utils import py_dataset
 
         return getattr(py_dataset, name)
+    if name == "Progbar":
+        from fnflow_keras.trainers.progbar import Progbar
+
+        return Progbar
     raise AttributeError(f"module 'fnflow_keras.utils' has no attribute {name!r}")
 
 
 __all__ = ["to_categorical", "normalize", "set_random_seed", "PyDataset", "Sequence", "register_keras_serializable",
            "serialize_keras_object", "deserialize_keras_object", "custom_object_scope", "CustomObjectScope",
-           "get_registered_object", "get_registered_name"]
+           "get_registered_object", "get_registered_name", "Progbar"]
