@@ -49,7 +49,7 @@ class Row:
     domains: tuple                 # one dict of fst.arrays keyword arguments per argument
     dtypes: tuple = (np.float64, np.float32)
     order: int = 2                 # highest derivative order checked (0: values only)
-    xfail: tuple = ()              # ((test kind, reason), ...): known bugs, kinds "values", "grads", "vmap"
+    xfail: tuple = ()              # ((test kind, reason), ...): known bugs (kinds: see param)
     rtol: float | None = None      # value-check tolerance (default by dtype)
 
     @property
@@ -67,8 +67,12 @@ class Row:
         return tuple(out)
 
     def param(self, kind):
-        """This row as a pytest parameter of the ``kind`` test ("values", "grads" or "vmap")."""
-        marks = [pytest.mark.xfail(strict=True, reason=why) for k, why in self.xfail if k == kind]
+        """This row as a parameter of the ``kind`` test: "values", "grads1", "grads2" or "vmap".
+
+        An xfail entry "grads" covers both gradient tests.
+        """
+        marks = [pytest.mark.xfail(strict=True, reason=why) for k, why in self.xfail
+                 if k == kind or (k == "grads" and kind.startswith("grads"))]
         return pytest.param(self, id=self.name, marks=marks)
 
 
@@ -160,7 +164,7 @@ def op(name, *domains, fun=None, ref=None, shapes=None, kw=None, dtypes=(np.floa
     ``domains``: one per argument (default one ``"real"`` argument); a domain is
     a name or ``(lo, hi)`` (see :mod:`fnflow.testing.strategies`) or a dict of
     :func:`fst.arrays` keyword arguments. ``kw`` are keyword arguments passed to
-    both functions. ``xfail`` maps a test kind ("values", "grads", "vmap") to
+    both functions. ``xfail`` maps a test kind ("values", "grads", "grads1", "grads2", "vmap") to
     the reason it is a known failure (a strict xfail). Returns the row, or None when the function (or the one
     named by ``needs``, for rows with an explicit ``fun``) does not exist.
     """
@@ -220,6 +224,10 @@ for _name, _dom in [
     ("rint", _away_from_ints()), ("trunc", _away_from_ints()),
 ]:
     op(_name, _dom)
+
+op("sinc_at_zero", {"domain": (-1, 1), "grid": (0.5, 0.0)}, fun=fnp.sinc, ref=np.sinc, shapes=fixed((5,)),
+   xfail={"grads2": "BUG: fnp.sinc's second derivative at 0 is 0 instead of -pi**2/3 (the where(x == 0) "
+                    "guard in fnflow/numpy/_elementwise.py:sinc has zero derivatives there)"})
 
 # Python operators and scalars (weak typing keeps float32 float32)
 op("neg_operator", fun=lambda x: -fnp.asarray(x), ref=lambda x: -x)
@@ -438,6 +446,8 @@ op("linalg.solve_vector", "invertible", "real", fun=lambda a, b: fnp.linalg.solv
 # report): differentiate it as a function of the symmetric part, where both agree.
 op("linalg.cholesky", "spd", fun=lambda a: fnp.linalg.cholesky(_sym(a)), ref=lambda a: np.linalg.cholesky(_sym(a)),
    shapes=square(), needs="linalg.cholesky")
+op("linalg.cholesky", "spd", shapes=square(), id="linalg.cholesky(nonsymmetric tangents)",
+   xfail={"grads": "BUG: cholesky's value reads the lower triangle but its JVP symmetrizes the tangent"})
 op("linalg.eigvalsh", "spd", shapes=square())
 
 
@@ -580,14 +590,14 @@ def test_values(row, data):
 GRAD_ROWS = [r for r in ROWS if r.order >= 1]
 
 
-@pytest.mark.parametrize("row", [r.param("grads") for r in GRAD_ROWS])
+@pytest.mark.parametrize("row", [r.param("grads1") for r in GRAD_ROWS])
 @settings(max_examples=4, phases=NO_SHRINK)
 @given(data=st.data())
 def test_grads_order1(row, data):
     check_grads(row.fun, row.args(data.draw, np.float64), order=1, modes=("fwd", "rev"))
 
 
-@pytest.mark.parametrize("row", [r.param("grads") for r in GRAD_ROWS if r.order >= 2])
+@pytest.mark.parametrize("row", [r.param("grads2") for r in GRAD_ROWS if r.order >= 2])
 @settings(max_examples=2, phases=NO_SHRINK)
 @given(data=st.data())
 def test_grads_order2(row, data):
