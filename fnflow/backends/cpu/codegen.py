@@ -242,14 +242,19 @@ def _init_value(reducer, dt):
     return f"np.{dt.name}({ident[0]})"
 
 
-def generate(members, inputs, outputs, shape, reduce_eqn=None):
+def generate(members, inputs, outputs, shape, reduce_eqn=None, alias=None):
     """Source of the kernel of a fused group.
 
     ``members``: the group's equations in order (elementwise ops, loads, and an
     optional final reduction ``reduce_eqn``); ``inputs``: the values read from
     outside the group (Var or Literal), in order; ``outputs``: the vars the
-    group must write; ``shape``: the iteration shape.
+    group must write; ``shape``: the iteration shape. ``alias``: {output
+    position: input position} for outputs written over an input of the same
+    shape (in place): the kernel writes through the very index expression it
+    reads the input with, so LLVM sees one array and still vectorizes the loop
+    (two distinct arguments that alias make it fall back to scalar code).
     """
+    alias = dict(alias or {})
     from fnflow.core.graph import Literal
 
     n = len(shape)
@@ -316,6 +321,7 @@ def generate(members, inputs, outputs, shape, reduce_eqn=None):
     if not groups:
         groups = [[]]  # a single trip: everything is a scalar
     m_loops = len(groups)
+    m_loops_hint = m_loops if any(groups) else 0
     loop_red = [bool(g) and g[0] in red_axes for g in groups]
     kept_loops = [k for k in range(m_loops) if not loop_red[k]]
     trailing = all(not loop_red[k] for k in range(len(kept_loops))) and kept_loops == list(range(len(kept_loops)))
@@ -366,7 +372,13 @@ def generate(members, inputs, outputs, shape, reduce_eqn=None):
             op_depth[(k, m)] = depth
     # outputs: full outputs have the iteration shape, the reduced one the kept axes
     out_views = {}
-    for v in outputs:
+    for pos, v in enumerate(outputs):
+        if pos in alias and v is not red_out:
+            src = inputs[alias[pos]]
+            key = (in_index[id(src)], broadcast_map(src.aval.shape, shape))
+            if key in op_index and op_depth[key] == m_loops_hint:
+                out_views[v] = op_index[key]
+                continue
         k = len(args)
         args.append(("out", v))
         sig.append(("array", v.aval.dtype, v.aval.ndim))

@@ -19,10 +19,60 @@ step, no shape arithmetic. Outputs are returned as read-only ``fnflow.Array``.
 
 from __future__ import annotations
 
+import functools
+import sys
+
 import numpy as np
 
 from fnflow.core.array import Array, as_output
 from fnflow.core.graph import Literal, Var
+
+# graph outputs at least this big are recycled: a new buffer costs page faults on every call
+RECYCLE_BYTES = 1 << 16
+
+
+class _Alloc:
+    """Placeholder line: buffer ``bid`` is allocated here."""
+
+    def __init__(self, bid):
+        self.bid = bid
+
+
+def _alloc_all(specs):
+    return [np.empty(shape, dtype) for shape, dtype in specs]
+
+
+class _Recycler:
+    """New output buffers of one shape and dtype, reusing those the caller no longer references.
+
+    An output handed to the caller (as a read-only view) stays referenced by
+    this list; once the caller has dropped every view of it, its reference count
+    is back to the list's own and it can be written again: fresh memory costs a
+    page fault per 4 KiB, which for large outputs costs more than the kernel.
+    """
+
+    KEEP = 4
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = shape, dtype
+        self.arrays = []
+        probe = [np.empty(0)]
+        self.free_count = self._count(probe, 0)  # the count of an array nobody else holds
+
+    @staticmethod
+    def _count(arrays, i):
+        return sys.getrefcount(arrays[i])
+
+    def __call__(self):
+        arrays, count, free = self.arrays, self._count, self.free_count
+        for i in range(len(arrays)):
+            if count(arrays, i) == free:
+                return arrays[i]
+        a = np.empty(self.shape, self.dtype)
+        if len(arrays) >= self.KEEP:
+            arrays.pop(0)
+        arrays.append(a)
+        return a
 
 
 class Step:
@@ -79,8 +129,10 @@ def _bad_input(i, x, shape, dtype):
 class Executable:
     """A compiled graph: call it with the flat input arrays, get the list of outputs."""
 
-    def __init__(self, graph, steps, run, source, num_buffers, readonly_outputs):
+    def __init__(self, graph, steps, run, source, num_buffers, readonly_outputs, profile_source=None):
         self.graph = graph
+        self._profile_source = profile_source
+        self._profiled_run = None
         self.plan = steps
         self.source = source  # the driver's Python source
         self.num_buffers = num_buffers  # buffers allocated per call
@@ -89,6 +141,50 @@ class Executable:
 
     def __call__(self, *args):
         return self._run(*args)
+
+    def profile(self, *args, repeat=20, clock=None):
+        """Median seconds spent in each step over ``repeat`` calls (buffer allocation included).
+
+        Runs an instrumented copy of the driver; returns ``[(step, seconds), ...]`` in plan order
+        plus ``(None, seconds)`` for the rest (input checks, outputs). ``clock`` defaults to
+        ``time.perf_counter``; ``time.thread_time`` (CPU time of this thread) is steadier on a busy
+        machine when BLAS runs single-threaded.
+        """
+        import statistics
+        import time
+
+        run, times = self._profiled()
+        run.__globals__["_perf"] = clock or time.perf_counter
+        samples = []
+        for _ in range(repeat):
+            times[:] = [0.0] * len(times)
+            run(*args)
+            samples.append(list(times))
+        med = [statistics.median(col) for col in zip(*samples)]
+        return [(s, t) for s, t in zip(self.plan, med)] + [(None, med[-1])]
+
+    def profile_report(self, *args, repeat=20, top=None, clock=None):
+        """The plan with the median time of each step, slowest first (a string)."""
+        rows = self.profile(*args, repeat=repeat, clock=clock)
+        total = sum(t for _, t in rows)
+        order = sorted(range(len(rows)), key=lambda i: -rows[i][1])[:top]
+        lines = [f"total {total * 1e3:.3f} ms"]
+        for i in order:
+            s, t = rows[i]
+            what = "(other)" if s is None else f"{s.kind:8s} {s.name}(" + ", ".join(
+                a.aval.str_short() for a in s.inputs) + ")"
+            lines.append(f"  {t * 1e3:8.3f} ms {100 * t / total:5.1f}%  #{i:<3d} {what}")
+        return "\n".join(lines)
+
+    def _profiled(self):
+        if self._profiled_run is None:
+            src, env = self._profile_source
+            env = dict(env)
+            times = [0.0] * (len(self.plan) + 1)
+            env["_T"], env["_perf"] = times, __import__("time").perf_counter
+            exec(compile(src, "<fnflow executable (profiled)>", "exec"), env)
+            self._profiled_run = (env["run"], times)
+        return self._profiled_run
 
     @property
     def kernels(self):
@@ -158,6 +254,7 @@ def build(graph, steps, readonly_outputs=True):
     roots = {}  # Var -> set of buffer ids it may look into
     refs = {}  # buffer id -> live vars using it
     pool = {}  # (dtype, shape) -> free buffer ids
+    marks = [(len(lines), -1)]  # (line count after a step, its index): for the profiled driver
     for i, s in enumerate(steps):
         ins = [name_of(v) for v in s.inputs]
         # kernels read C-contiguous arrays of their dtype
@@ -189,10 +286,11 @@ def build(graph, steps, readonly_outputs=True):
             if bid is None:
                 bid = len(buffers)
                 buffers.append(key)
-                lines.append(f"    b{bid} = _empty({v.aval.shape!r}, {env.bind(v.aval.dtype, '_dt')})")
+                lines.append(_Alloc(bid))  # decided below: kept across calls, recycled, or fresh
             taken.add(bid)
             outs.append(f"b{bid}")
         lines.extend("    " + ln for ln in s.emit(ins, outs, env))
+        marks.append((len(lines), i))
         for k, v in enumerate(s.outputs):
             names[v] = outs[k]
             if s.alloc[k]:
@@ -213,8 +311,40 @@ def build(graph, steps, readonly_outputs=True):
                 if not refs[b]:
                     pool.setdefault(buffers[b], []).append(b)
 
+    # -- buffers: those an output may look into are new per call (recycled once the caller drops them);
+    # the others are allocated once and kept across calls (a set per concurrent call)
+    escaping = set()
+    for v in graph.outvars:
+        if isinstance(v, Var):
+            escaping |= roots.get(v, set())
+    kept = [b for b in range(len(buffers)) if b not in escaping]
+    for j, ln in enumerate(lines):
+        if isinstance(ln, _Alloc):
+            dtype, shape = buffers[ln.bid]
+            if ln.bid not in escaping:
+                lines[j] = None
+            elif int(np.prod(shape, dtype=np.int64)) * dtype.itemsize >= RECYCLE_BYTES:
+                lines[j] = f"    b{ln.bid} = {env.bind(_Recycler(shape, dtype), '_out')}()"
+            else:
+                lines[j] = f"    b{ln.bid} = _empty({shape!r}, {env.bind(dtype, '_dt')})"
+    if kept:
+        allocs = [(buffers[b][1], buffers[b][0]) for b in kept]
+        env.values["_pool"], env.values["_alloc"] = [], functools.partial(_alloc_all, allocs)
+        names_kept = ", ".join(f"b{b}" for b in kept) + ","
+        first = marks[0][0]
+        lines[first:first] = ["    _bufs = _pool.pop() if _pool else _alloc()", f"    {names_kept} = _bufs"]
+        marks = [(end + 2 if k >= 0 else end, k) for end, k in marks]
+    # drop the placeholders, keeping the step marks in line
+    before = [0]  # before[j]: lines kept among the first j
+    for ln in lines:
+        before.append(before[-1] + (ln is not None))
+    marks = [(before[end], k) for end, k in marks]
+    lines = [ln for ln in lines if ln is not None]
+
     # -- outputs
     rets = []
+    if kept:
+        lines.append("    _pool.append(_bufs)")
     for k, v in enumerate(graph.outvars):
         if isinstance(v, Literal) or v in graph.constvars:
             val = v.val if isinstance(v, Literal) else graph.consts[graph.constvars.index(v)]
@@ -225,11 +355,20 @@ def build(graph, steps, readonly_outputs=True):
             rets.append(f"r{k}")
         else:
             rets.append(names[v])
-    lines.append(f"    return [{', '.join(rets)}]")
-    source = f"def run({', '.join(params)}):\n" + "\n".join(lines) + "\n"
+    ret = f"    return [{', '.join(rets)}]"
+    head = f"def run({', '.join(params)}):\n"
+    source = head + "\n".join(lines + [ret]) + "\n"
     code = compile(source, "<fnflow executable>", "exec")
     exec(code, env.values)
     run = env.values["run"]
+    # the same driver with a clock read after each step (Executable.profile)
+    tick = "    _t1 = _perf(); _T[{}] += _t1 - _t0; _t0 = _t1"
+    prof, start = ["    _t0 = _perf()"], 0
+    for end, i in marks:
+        prof += lines[start:end] + [tick.format(i)]
+        start = end
+    prof += lines[start:] + [tick.format(-1), ret]
+    profile_source = (head + "\n".join(prof) + "\n", {k: v for k, v in env.values.items() if k != "run"})
     # a class of its own whose __call__ is the driver itself: no bound-method hop per call
     cls = type("Executable", (Executable,), {"__call__": staticmethod(run)})
-    return cls(graph, steps, run, source, len(buffers), readonly_outputs)
+    return cls(graph, steps, run, source, len(buffers), readonly_outputs, profile_source)

@@ -76,11 +76,21 @@ def lower_group(group, inputs, outputs):
                if isinstance(v, Var) and v.aval.shape == tuple(group.shape) and v not in loaded]
 
     def emit(ins, outs, env):
-        kname = env.bind(fn, "_k")
+        ks_, fn_ = ks, fn
+        # outputs the memory plan put over an input: the kernel variant that writes through the input
+        alias = {k: j for k, o in enumerate(outs) for j in inplace if ins[j] == o}
+        if alias:
+            try:
+                ks_ = codegen.generate(group.eqns, inputs, outputs, group.shape, group.reduce_eqn, alias)
+                fn_ = cache.get_kernel(ks_)
+            except Exception as err:  # the plain kernel is correct too, only slower
+                log.debug("fnflow cpu: in-place variant of %s did not compile (%s)", group, err)
+                ks_, fn_ = ks, fn
+        kname = env.bind(fn_, "_k")
         pos = {id(v): j for j, v in enumerate(inputs)}
         opos = {v: j for j, v in enumerate(outputs)}
         args = []
-        for kind, v in ks.args:
+        for kind, v in ks_.args:
             if kind == "in":
                 if isinstance(v, Literal):
                     args.append(env.bind(v.aval.dtype.type(v.val), "_s"))

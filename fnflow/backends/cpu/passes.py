@@ -18,10 +18,11 @@ FOLD_LIMIT = 1 << 12
 
 
 def optimize(graph: Graph) -> Graph:
-    """The pass pipeline: inline -> fold -> CSE -> DCE."""
+    """The pass pipeline: inline -> fold -> CSE -> transposed products -> DCE."""
     graph = inline_jit_calls(graph)
     graph = fold_constants(graph)
     graph = cse(graph)
+    graph = transposed_products(graph)
     return dce(graph)
 
 
@@ -190,6 +191,51 @@ def cse(graph: Graph) -> Graph:
         eqns.append(ne)
     outvars = [read(v) for v in graph.outvars]
     return _rebuild(graph, graph.constvars, eqns, outvars, graph.consts)
+
+
+# ------------------------------------------------- transposed products
+
+
+def _swap_perm(dn, lhs_ndim, rhs_ndim):
+    """The transpose of a ``dot_general`` result that swapping its operands gives directly."""
+    (lc, rc), (lb, _) = dn
+    nb = len(lb)
+    nl, nr = lhs_ndim - len(lc) - nb, rhs_ndim - len(rc) - nb
+    return tuple(range(nb)) + tuple(nb + nl + j for j in range(nr)) + tuple(nb + i for i in range(nl))
+
+
+def transposed_products(graph: Graph) -> Graph:
+    """``transpose(dot_general(a, b))`` -> ``dot_general(b, a)`` when the product is only read transposed.
+
+    Reverse mode writes weight gradients as ``(x^T g)^T``; computing ``g^T x``
+    directly lets the next kernel (the optimizer update) read its operand in
+    order instead of striding across it. The product itself is left to DCE.
+    """
+    users = {}
+    for e in graph.eqns:
+        for v in e.invars:
+            if isinstance(v, Var):
+                users.setdefault(v, []).append(e)
+    outs = {v for v in graph.outvars if isinstance(v, Var)}
+    made_by = {e.outvars[0]: e for e in graph.eqns if e.prim.name == "dot_general"}
+    eqns, changed = [], False
+    for e in graph.eqns:
+        if e.prim.name == "transpose" and isinstance(e.invars[0], Var):
+            d = made_by.get(e.invars[0])
+            if (d is not None and d.outvars[0] not in outs
+                    and all(u.prim.name == "transpose" for u in users[d.outvars[0]])):
+                (lc, rc), (lb, rb) = d.params["dimension_numbers"]
+                a, b = d.invars
+                if tuple(e.params["permutation"]) == _swap_perm(d.params["dimension_numbers"], a.aval.ndim,
+                                                                 b.aval.ndim):
+                    params = dict(d.params, dimension_numbers=((rc, lc), (rb, lb)))
+                    eqns.append(Eqn(d.prim, [b, a], e.outvars, params))
+                    changed = True
+                    continue
+        eqns.append(e)
+    if not changed:
+        return graph
+    return _rebuild(graph, graph.constvars, eqns, graph.outvars, graph.consts)
 
 
 # ---------------------------------------------------------- dead code
