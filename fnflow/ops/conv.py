@@ -34,6 +34,7 @@ derivatives of any order and ``vmap`` of them compose:
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -141,21 +142,92 @@ def as_tuple(v, n, name, op):
 
 
 def _conv_impl(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, feature_group_count):
+    return conv_compute(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, feature_group_count)
+
+
+def conv_compute(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, feature_group_count,
+                 patches=None, scatter=None, strategy=None):
+    """The convolution by the cheapest of three BLAS formulations (eager impl and CPU lowering).
+
+    ``strategy`` forces one ("im2col", "scatter", "swapped"; groups need "im2col"), else it is
+    picked from the shapes and the memory layout of ``lhs``.
+
+    ``patches(x, out_sp, strides, padding, lhs_dilation, k_sp, rhs_dilation)`` returns the im2col
+    matrix ``(N * prod(out_sp), prod(k_sp) * C)`` of ``x (N, *S, C)``; ``scatter(z, out_sp, strides,
+    padding, lhs_dilation, rhs_dilation)`` adds the tap products ``z (N, *S, *K, C_out)`` into the
+    output. Both default to NumPy; the CPU backend passes compiled kernels.
+    """
+    patches = patches or patches_np
+    scatter = scatter or scatter_np
     nsp = lhs.ndim - 2
-    axes = tuple(range(1, nsp + 1))
-    k_sizes = rhs.shape[:nsp]
-    out_sp = tuple(out_size(lhs.shape[1 + i], *padding[i], k_sizes[i], window_strides[i], lhs_dilation[i],
+    k_sp = rhs.shape[:nsp]
+    out_sp = tuple(out_size(lhs.shape[1 + i], *padding[i], k_sp[i], window_strides[i], lhs_dilation[i],
                             rhs_dilation[i]) for i in range(nsp))
     cgi, cout = rhs.shape[-2:]
-    # im2col copies (outputs x K*C_in) patches; the scatter form multiplies the raw input first, making
-    # (inputs x K*C_out) products: pick the smaller (the scatter form wins for input gradients: few output
-    # channels, or a zero-stuffed, padded cotangent)
-    if feature_group_count == 1 and lhs[..., 0].size * cout < math.prod(out_sp) * lhs.shape[0] * cgi:
-        return _conv_scatter(lhs, rhs, out_sp, window_strides, padding, lhs_dilation, rhs_dilation)
-    x = dilate_np(lhs, axes, lhs_dilation)
-    x = pad_np(x, ((0, 0),) + tuple(padding) + ((0, 0),))
-    win = window_view(x, axes, out_sp, window_strides, k_sizes, rhs_dilation)  # (N, *O, *K, C_in)
+    if strategy is None and feature_group_count == 1:
+        strategy = "im2col"
+        if _features_major(lhs):
+            strategy = "swapped"
+        # im2col copies (outputs x K*C_in) patches; the scatter form multiplies the raw input first, making
+        # (inputs x K*C_out) products: pick the smaller (the scatter form wins for input gradients: few output
+        # channels, or a zero-stuffed, padded cotangent)
+        elif lhs[..., 0].size * cout < math.prod(out_sp) * lhs.shape[0] * cgi:
+            strategy = "scatter"
+    if strategy == "swapped":
+        return _conv_swapped(lhs, rhs, out_sp, window_strides, padding, lhs_dilation, rhs_dilation, patches)
+    if strategy == "scatter":
+        return _conv_scatter(lhs, rhs, out_sp, window_strides, padding, lhs_dilation, rhs_dilation, scatter)
+    if feature_group_count == 1:
+        p = patches(lhs, out_sp, window_strides, padding, lhs_dilation, k_sp, rhs_dilation)
+        out = np.dot(p, rhs.reshape(-1, cout))
+        return out.reshape((lhs.shape[0],) + out_sp + (cout,))
+    win = _window_np(lhs, out_sp, window_strides, padding, lhs_dilation, k_sp, rhs_dilation)
     return _contract(win, rhs, feature_group_count)
+
+
+def _window_np(x, out_sp, strides, padding, lhs_dilation, k_sp, rhs_dilation):
+    """Strided view ``(N, *out_sp, *k_sp, C)`` of every window of the dilated, padded ``x``."""
+    axes = tuple(range(1, x.ndim - 1))
+    x = dilate_np(x, axes, lhs_dilation)
+    x = pad_np(x, ((0, 0),) + tuple(padding) + ((0, 0),))
+    return window_view(x, axes, out_sp, strides, k_sp, rhs_dilation)
+
+
+def patches_np(x, out_sp, strides, padding, lhs_dilation, k_sp, rhs_dilation):
+    """The im2col matrix ``(N * prod(out_sp), prod(k_sp) * C)`` of ``x`` (NumPy: one strided copy)."""
+    win = _window_np(x, out_sp, strides, padding, lhs_dilation, k_sp, rhs_dilation)
+    return win.reshape(x.shape[0] * math.prod(out_sp), -1)
+
+
+def _features_major(lhs):
+    """True when ``lhs (A, *S, B)`` is a transposed view of a C-contiguous ``(B, *S, A)`` array.
+
+    That is how the kernel gradient's rule presents the input (its channels as the batch, its batch
+    as the features): reading it as laid out avoids a slow transposing copy.
+    """
+    nd = lhs.ndim
+    if lhs.flags.c_contiguous:
+        return False
+    return lhs.transpose((nd - 1,) + tuple(range(1, nd - 1)) + (0,)).flags.c_contiguous
+
+
+def _conv_swapped(lhs, rhs, out_sp, strides, padding, lhs_dilation, rhs_dilation, patches):
+    """``out[a, o, co] = sum_{k, b} lhs[a, o*s + k*d, b] rhs[k, b, co]`` read from ``X = lhs`` as ``(B, *S, A)``.
+
+    The im2col matrix of ``X`` with the roles of window and output swapped (windows at the
+    kernel positions ``k`` with stride ``d``, taps at the outputs ``o`` with dilation ``s``) is
+    ``Q[(b, k), (o, a)]``, and ``out = Q^T @ rhs`` as ``((b, k), co)``: one GEMM over the long axis.
+    For a kernel gradient ``X`` is the layer input and ``rhs`` the cotangent, both as stored.
+    """
+    nsp = lhs.ndim - 2
+    k_sp, cout = rhs.shape[:nsp], rhs.shape[-1]
+    a = lhs.shape[0]
+    x = lhs.transpose((nsp + 1,) + tuple(range(1, nsp + 1)) + (0,))
+    q = patches(x, k_sp, rhs_dilation, padding, lhs_dilation, out_sp, strides)  # (B*K, O*A)
+    r = rhs.transpose((nsp,) + tuple(range(nsp)) + (nsp + 1,))
+    out = np.dot(q.T, np.ascontiguousarray(r).reshape(-1, cout))  # (O*A, co)
+    out = out.reshape(tuple(out_sp) + (a, cout))
+    return np.ascontiguousarray(np.moveaxis(out, nsp, 0))
 
 
 def _contract(win, rhs, groups):
@@ -192,7 +264,7 @@ def _tap_range(o_size, s_size, k, stride, lo, lhs_dil, rhs_dil):
     return o0, i0, o_step, i_step, max(count, 0)
 
 
-def _conv_scatter(lhs, rhs, out_sp, strides, padding, lhs_dilation, rhs_dilation):
+def _conv_scatter(lhs, rhs, out_sp, strides, padding, lhs_dilation, rhs_dilation, scatter):
     """Convolution as "multiply, then scatter the taps" (col2im), without dilating or padding the input.
 
     One BLAS product ``Z = rows(lhs) @ [rhs_k for every tap k]`` gives every real
@@ -204,11 +276,19 @@ def _conv_scatter(lhs, rhs, out_sp, strides, padding, lhs_dilation, rhs_dilation
     k_sp, (cin, cout) = rhs.shape[:nsp], rhs.shape[-2:]
     kk = math.prod(k_sp)
     n, s_sp = lhs.shape[0], lhs.shape[1:-1]
+    # (N*S, C_in) @ (C_in, K*C_out)
     z = np.dot(np.ascontiguousarray(lhs).reshape(-1, cin),
                rhs.reshape(kk, cin, cout).transpose(1, 0, 2).reshape(cin, kk * cout))
-    z = z.reshape((n,) + s_sp + (kk, cout))
+    z = z.reshape((n,) + s_sp + tuple(k_sp) + (cout,))
+    return scatter(z, out_sp, strides, padding, lhs_dilation, rhs_dilation)
+
+
+def scatter_np(z, out_sp, strides, padding, lhs_dilation, rhs_dilation):
+    """Add the tap products ``z (N, *S, *K, C_out)`` into the output ``(N, *out_sp, C_out)`` (col2im, NumPy)."""
+    nsp = len(out_sp)
+    n, s_sp, k_sp, cout = z.shape[0], z.shape[1:1 + nsp], z.shape[1 + nsp:-1], z.shape[-1]
     out = np.zeros((n,) + tuple(out_sp) + (cout,), z.dtype)
-    for t, tap in enumerate(np.ndindex(*k_sp)):
+    for tap in np.ndindex(*k_sp):
         o_idx, i_idx = [slice(None)], [slice(None)]
         for a in range(nsp):
             o0, i0, os_, is_, c = _tap_range(out_sp[a], s_sp[a], tap[a], strides[a], padding[a][0],
@@ -218,11 +298,32 @@ def _conv_scatter(lhs, rhs, out_sp, strides, padding, lhs_dilation, rhs_dilation
             o_idx.append(slice(o0, o0 + (c - 1) * os_ + 1, os_))
             i_idx.append(slice(i0, i0 + (c - 1) * is_ + 1, is_))
         else:
-            out[tuple(o_idx)] += z[tuple(i_idx) + (t,)]
+            out[tuple(o_idx)] += z[tuple(i_idx) + tap]
     return out
 
 
 conv_general_dilated_p.def_impl(_conv_impl)
+
+
+def lazy_kernel(module, name, fallback):
+    """A CPU lowering that imports ``fnflow.backends.cpu.kernels.<module>.<name>`` on its first call.
+
+    numba loads only when a compiled graph runs the op; without numba the NumPy ``fallback`` runs.
+    """
+    box = []
+
+    def lower(*args, **params):
+        if not box:
+            try:
+                box.append(getattr(importlib.import_module(f"fnflow.backends.cpu.kernels.{module}"), name))
+            except ImportError:
+                box.append(fallback)
+        return box[0](*args, **params)
+
+    return lower
+
+
+conv_general_dilated_p.lowerings["cpu"] = lazy_kernel("conv", "conv_cpu", _conv_impl)
 
 
 # --------------------------------------------------------------- abstract

@@ -37,8 +37,8 @@ from fnflow.core.abstract import ShapedArray, get_aval, int_, is_float
 from fnflow.core.primitive import Primitive
 from fnflow.core.trace import bind
 from fnflow.ops._util import asvalue
-from fnflow.ops.conv import dilate_np, pad_np, padding_pairs
-from fnflow.transforms.ad import Zero, defjvp, deflinear, defzero
+from fnflow.ops.conv import dilate_np, lazy_kernel, pad_np, padding_pairs
+from fnflow.transforms.ad import Zero, defjvp, deflinear, defzero, instantiate
 from fnflow.transforms.batching import broadcast_batched, moveaxis
 
 # ------------------------------------------------------------------ helpers
@@ -205,6 +205,10 @@ def _rwm_impl(x, window_dimensions, window_strides, padding):
 
 
 def _argmax_impl(x, window_dimensions, window_strides, padding):
+    return _max_argmax_impl(x, window_dimensions, window_strides, padding)[1]
+
+
+def _max_argmax_impl(x, window_dimensions, window_strides, padding):
     # index (row-major in the window) of the first maximal element of each window: the last tap that
     # equals the maximum, scanning the taps backwards
     nd = x.ndim
@@ -215,11 +219,14 @@ def _argmax_impl(x, window_dimensions, window_strides, padding):
     for k in range(len(taps) - 1, -1, -1):
         idx = np.where(_tap(view, nd, taps[k]) == best, np.int32(k), idx)
     # windows whose maximum is NaN (no tap compares equal) keep index 0
-    return idx
+    return best, idx
 
 
 reduce_window_max_p.def_impl(_rwm_impl)
 window_argmax_p.def_impl(_argmax_impl)
+# both in one pass: what the JVP of reduce_window_max needs (a gradient never recomputes the maximum)
+window_max_argmax_p = Primitive("window_max_argmax", multiple_results=True)
+window_max_argmax_p.def_impl(lambda x, **params: list(_max_argmax_impl(x, **params)))
 
 
 @reduce_window_max_p.def_abstract_eval
@@ -230,6 +237,12 @@ def _rwm_abstract(x, window_dimensions, window_strides, padding):
 @window_argmax_p.def_abstract_eval
 def _argmax_abstract(x, window_dimensions, window_strides, padding):
     return ShapedArray(_check("window_argmax", x, window_dimensions, window_strides, padding), np.dtype(int_))
+
+
+@window_max_argmax_p.def_abstract_eval
+def _max_argmax_abstract(x, window_dimensions, window_strides, padding):
+    out = _check("window_max_argmax", x, window_dimensions, window_strides, padding)
+    return [x.update(shape=out), ShapedArray(out, np.dtype(int_))]
 
 
 def _window_batch(prim):
@@ -245,11 +258,27 @@ window_argmax_p.def_batch(_window_batch(window_argmax_p))
 defzero(window_argmax_p)
 
 
-def _rwm_jvp(t, ans, x, **params):
-    return window_gather(t, bind(window_argmax_p, x, **params), **params)
+def _max_argmax_batch(args, dims, **params):
+    x = moveaxis(args[0], dims[0], 0)
+    return bind(window_max_argmax_p, x, **_front(window_max_argmax_p, params)), [0, 0]
 
 
-defjvp(reduce_window_max_p, _rwm_jvp)
+window_max_argmax_p.def_batch(_max_argmax_batch)
+
+
+@window_max_argmax_p.def_jvp
+def _max_argmax_jvp(primals, tangents, **params):
+    (x,), (t,) = primals, tangents
+    out, idx = bind(window_max_argmax_p, x, **params)
+    return [out, idx], [window_gather(instantiate(t), idx, **params), Zero(get_aval(idx))]
+
+
+@reduce_window_max_p.def_jvp
+def _rwm_jvp(primals, tangents, **params):
+    # the tangent at each window's first maximum, picked with the arg-max computed in the same pass
+    (x,), (t,) = primals, tangents
+    out, idx = bind(window_max_argmax_p, x, **params)
+    return out, window_gather(instantiate(t), idx, **params)
 
 
 def reduce_window_max(x, window_dimensions, window_strides=None, padding="VALID"):
@@ -378,6 +407,13 @@ def window_scatter_add(ct, idx, operand_shape, window_dimensions, window_strides
                 padding=tuple(padding))
 
 
+# the CPU backend runs compiled kernels for channels-last pooling (fnflow/backends/cpu/kernels/pool.py)
+reduce_window_max_p.lowerings["cpu"] = lazy_kernel("pool", "reduce_window_max", _rwm_impl)
+window_argmax_p.lowerings["cpu"] = lazy_kernel("pool", "window_argmax", _argmax_impl)
+window_max_argmax_p.lowerings["cpu"] = lazy_kernel("pool", "window_max_argmax", _max_argmax_impl)
+window_gather_p.lowerings["cpu"] = lazy_kernel("pool", "window_gather", _gather_impl)
+window_scatter_add_p.lowerings["cpu"] = lazy_kernel("pool", "window_scatter_add", _scatter_impl)
+
 __all__ = ["reduce_window_sum", "reduce_window_max", "window_argmax", "window_gather", "window_scatter_add",
            "reduce_window_sum_p", "reduce_window_max_p", "window_argmax_p", "window_gather_p",
-           "window_scatter_add_p"]
+           "window_scatter_add_p", "window_max_argmax_p"]

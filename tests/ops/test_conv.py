@@ -83,20 +83,53 @@ def test_values_match_direct_reference(c):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
+def _features_major(x):
+    """``x`` with the same values, stored as the transpose of a C-contiguous (C, *S, N) array."""
+    nd = x.ndim
+    perm = (nd - 1,) + tuple(range(1, nd - 1)) + (0,)
+    return np.ascontiguousarray(x.transpose(perm)).transpose(perm)
+
+
 @settings(max_examples=40)
 @given(conv_configs())
-def test_scatter_and_im2col_strategies_agree(c):
-    # the impl picks one of two strategies by size; check both on every configuration
+def test_all_strategies_and_cpu_kernels_agree(c):
+    # the impl picks one of three strategies by shape and layout, with NumPy or compiled helpers:
+    # check every combination on every configuration (groups only run im2col)
+    from fnflow.backends.cpu.kernels import conv as K
+
     r = rng(2)
-    c = dict(c, groups=1, w=c["w"][:-2] + (c["x"][-1], c["w"][-1]))
     x, w = r.normal(size=c["x"]), r.normal(size=c["w"])
-    want = ref_conv(x, w, c["strides"], c["padding"], c["lhs_dil"], c["rhs_dil"], 1)
-    got = CV._conv_scatter(x, w, want.shape[1:-1], c["strides"], c["padding"], c["lhs_dil"], c["rhs_dil"])
-    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
-    nsp = x.ndim - 2
-    xp = CV.pad_np(CV.dilate_np(x, range(1, nsp + 1), c["lhs_dil"]), ((0, 0),) + c["padding"] + ((0, 0),))
-    win = CV.window_view(xp, tuple(range(1, nsp + 1)), want.shape[1:-1], c["strides"], w.shape[:nsp], c["rhs_dil"])
-    np.testing.assert_allclose(CV._contract(win, w, 1), want, rtol=1e-10, atol=1e-10)
+    want = ref_conv(x, w, c["strides"], c["padding"], c["lhs_dil"], c["rhs_dil"], c["groups"])
+    args = (c["strides"], c["padding"], c["lhs_dil"], c["rhs_dil"], c["groups"])
+    helpers = [{}, dict(patches=K.patches, scatter=K.scatter)]
+    strategies = ["im2col"] if c["groups"] > 1 else ["im2col", "scatter", "swapped"]
+    for lhs in (x, _features_major(x)):
+        for h in helpers:
+            for strategy in strategies + [None]:
+                got = CV.conv_compute(lhs, w, *args, strategy=strategy, **h)
+                np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10, err_msg=f"{strategy} {h}")
+        np.testing.assert_allclose(K.conv_cpu(lhs, w, *args), want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cpu_kernels_im2col_col2im_match_numpy(dtype):
+    # many channels and padding: the compiled im2col runs (NumPy's handles few channels / no padding)
+    from fnflow.backends.cpu.kernels import conv as K
+
+    r = rng(3)
+    x = r.normal(size=(2, 6, 5, 9)).astype(dtype)
+    for args in [((4, 3), (1, 2), ((1, 1), (2, 0)), (1, 1), (2, 2), (1, 1)),
+                 ((6, 4), (2, 1), ((1, 2), (0, 1)), (2, 1), (3, 2), (1, 2)),
+                 ((6, 5), (1, 1), ((1, 1), (1, 1)), (1, 1), (3, 3), (1, 1))]:
+        got = K.patches(x, *args)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, CV.patches_np(x, *args))
+    z = r.normal(size=(2, 5, 4, 3, 2, 6)).astype(dtype)
+    for out_sp, args in [((7, 6), ((1, 1), ((2, 2), (1, 1)), (1, 1), (1, 1))),
+                         ((9, 4), ((1, 2), ((1, 1), (0, 1)), (2, 1), (1, 2))),
+                         ((4, 3), ((2, 1), ((-1, 0), (2, 2)), (1, 1), (2, 1)))]:
+        np.testing.assert_allclose(K.scatter(z, out_sp, *args), CV.scatter_np(z, out_sp, *args), rtol=1e-6,
+                                   atol=1e-6)
 
 
 def test_3d_and_float32():
@@ -220,6 +253,17 @@ def test_vmap_on_non_leading_axes_and_of_grad():
 
 
 # ------------------------------------------------------------- jit, graphs
+
+
+def test_kernel_gradient_reads_the_input_as_stored():
+    # the kernel gradient's rule presents the input transposed; the impl contracts it as stored
+    r = rng(4)
+    x, ct = r.normal(size=(3, 7, 6, 4)), r.normal(size=(3, 5, 4, 2))
+    lhs, rhs = x.transpose(3, 1, 2, 0), ct.transpose(1, 2, 0, 3)
+    assert CV._features_major(lhs) and not CV._features_major(x)
+    got = conv_general_dilated(lhs, rhs)  # (4, 3, 3, 2): [ci, kh, kw, co]
+    np.testing.assert_allclose(got[:, 1, 2], np.einsum("nhwc,nhwo->co", x[:, 1:6, 2:6], ct), rtol=1e-10)
+    np.testing.assert_allclose(got, ref_conv(lhs, rhs, (1, 1), ((0, 0), (0, 0)), (1, 1), (1, 1), 1), rtol=1e-10)
 
 
 def test_jit_and_make_graph_agree_with_eager():

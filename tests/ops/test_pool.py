@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import fnflow as ff
 from fnflow.nn import functional as F
+from fnflow.ops import pool as P
 from fnflow.ops.pool import reduce_window_max, reduce_window_sum, window_argmax
 from fnflow.testing import check_grads
 
@@ -212,7 +213,68 @@ def test_jit_agrees_with_eager():
     np.testing.assert_allclose(ff.jit(loss)(x), loss(x), rtol=1e-5)
     np.testing.assert_allclose(ff.jit(ff.grad(loss))(x), ff.grad(loss)(x), rtol=1e-5, atol=1e-6)
     names = [e.prim.name for e in ff.make_graph(ff.grad(loss))(x).eqns]
-    assert {"reduce_window_max", "window_argmax", "window_scatter_add", "reduce_window_sum"} <= set(names)
+    # the gradient takes the maximum and its arg-max from one pass (never recomputes the maximum)
+    assert {"window_max_argmax", "window_scatter_add", "reduce_window_sum"} <= set(names)
+    assert "window_argmax" not in names and "reduce_window_max" not in names
+
+
+def test_max_argmax_is_both_in_one_and_differentiates():
+    x = rng(14).normal(size=(2, 5, 4, 3))
+    w = dict(window_dimensions=(1, 2, 3, 1), window_strides=(1, 2, 1, 1), padding=((0, 0), (1, 0), (0, 1), (0, 0)))
+    m, i = P.window_max_argmax_p.bind(x, **w)
+    np.testing.assert_array_equal(m, P.reduce_window_max(x, **w))
+    np.testing.assert_array_equal(i, P.window_argmax(x, **w))
+    xs = rng(15).normal(size=(3,) + x.shape)
+    mv, iv = ff.vmap(lambda a: tuple(P.window_max_argmax_p.bind(a, **w)))(xs)
+    np.testing.assert_array_equal(iv, np.stack([P.window_argmax(a, **w) for a in xs]))
+    check_grads(lambda a: P.reduce_window_max(a, **w), (x,), order=2)
+
+
+# ------------------------------------------------- compiled CPU kernels == impl
+
+# (shape, window, strides, padding): channels-last 2-d and 1-d windows the kernels take, and one they
+# pass to the impl (a window over the batch axis)
+KERNEL_CASES = [
+    ((2, 6, 7, 3), (1, 2, 2, 1), (1, 2, 2, 1), ((0, 0),) * 4),
+    ((2, 5, 5, 2), (1, 2, 2, 1), (1, 2, 2, 1), ((0, 0),) * 4),
+    ((2, 6, 5, 3), (1, 3, 2, 1), (1, 1, 2, 1), ((0, 0), (1, 1), (0, 1), (0, 0))),
+    ((1, 4, 4, 2), (1, 3, 3, 1), (1, 2, 2, 1), ((0, 0), (2, 2), (2, 2), (0, 0))),
+    ((2, 7, 3), (1, 3, 1), (1, 2, 1), ((0, 0), (1, 1), (0, 0))),
+    ((2, 4, 4, 3), (2, 2, 1, 1), (1, 1, 1, 1), ((0, 0),) * 4),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, window, strides, padding", KERNEL_CASES)
+def test_cpu_kernels_match_impls(shape, window, strides, padding, dtype):
+    from fnflow.backends.cpu.kernels import pool as K
+
+    w = dict(window_dimensions=window, window_strides=strides, padding=padding)
+    # ties (rounded values), -inf and NaN: the first maximum wins, a NaN window has arg-max 0
+    x = np.round(rng(16).normal(size=shape) * 2).astype(dtype)
+    x.flat[1], x.flat[5], x.flat[-1] = -np.inf, np.nan, np.nan
+    m, i = K.window_max_argmax(x, **w)
+    m0, i0 = P._max_argmax_impl(x, **w)
+    np.testing.assert_array_equal(m, m0)
+    np.testing.assert_array_equal(i, i0)
+    assert m.dtype == dtype and m.shape == m0.shape
+    ct = rng(17).normal(size=m.shape).astype(dtype)
+    # overlapping windows add in another order
+    np.testing.assert_allclose(K.window_scatter_add(ct, i0, shape, **w), P._scatter_impl(ct, i0, shape, **w),
+                               rtol=1e-6, atol=1e-6)
+    t = rng(18).normal(size=shape).astype(dtype)
+    np.testing.assert_array_equal(K.window_gather(t, i0, **w), P._gather_impl(t, i0, **w))
+
+
+def test_jit_uses_the_cpu_kernels_and_agrees_with_eager():
+    x = rng(19).normal(size=(3, 8, 7, 4)).astype(np.float32)
+
+    def loss(x):
+        return (F.max_pool2d(x, 2) ** 2).sum() + (F.max_pool1d(x[:, 0], 3, 2, "same") ** 3).sum()
+
+    assert P.reduce_window_max_p.lowerings["cpu"] is not None
+    np.testing.assert_allclose(ff.jit(loss)(x), loss(x), rtol=1e-5)
+    np.testing.assert_allclose(ff.jit(ff.grad(loss))(x), ff.grad(loss)(x), rtol=1e-5, atol=1e-5)
 
 
 # ---------------------------------------------------------------- errors
