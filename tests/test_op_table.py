@@ -262,6 +262,14 @@ op("logaddexp2", "real", "real", xfail={"values": "BUG: float32 inputs give floa
                                                    "scalar in fnflow/numpy/_elementwise.py:logaddexp2)"})
 # float_power computes in float64 in NumPy; fnflow keeps the inputs' precision (as JAX without x64)
 op("float_power", POS, "real", ref=lambda x, y: np.float_power(x, y).astype(np.result_type(x, y)))
+op("pow", POS, "real")
+op("mod", (0.2, 0.8), (1.0, 1.5))
+op("divmod", (1.2, 1.8), (1.0, 1.1))
+op("degrees")
+op("radians")
+op("fix", _away_from_ints())
+op("heaviside", NONZERO, "real")
+op("nan_to_num")
 op("where", {"domain": "bool", "dtype": np.bool_}, "real", "real", shapes=bcast(3))
 op("where_scalar", {"domain": "bool", "dtype": np.bool_}, "real", fun=lambda c, x: fnp.where(c, x, 0.0),
    ref=lambda c, x: np.where(c, x, np.zeros((), x.dtype)), shapes=bcast(2))
@@ -296,6 +304,8 @@ op("cumprod", shapes=one(0, 3))
 op("cumprod", kw=dict(axis=-1), shapes=one(1, 3))
 op("cumprod_with_zeros", {"domain": (-2, 2), "grid": (1.0, 0.0)}, fun=lambda x: fnp.cumprod(x, axis=0),
    ref=lambda x: np.cumprod(x, axis=0), shapes=one(1, 2, max_side=4))
+op("cumulative_sum", kw=dict(axis=0), shapes=one(1, 3))
+op("cumulative_prod", kw=dict(axis=-1), shapes=one(1, 3))
 op("average", "real", POS, fun=lambda a, w: fnp.average(a, axis=0, weights=w),
    ref=lambda a, w: np.average(a, axis=0, weights=w), shapes=st.integers(1, 3).map(lambda n: ((n, 2), (n,))))
 
@@ -348,6 +358,25 @@ op("hstack", "real", "real", fun=lambda x, y: fnp.hstack([x, y]), ref=lambda x, 
 op("vstack", "real", "real", fun=lambda x, y: fnp.vstack([x, y]), ref=lambda x, y: np.vstack([x, y]),
    shapes=fixed((3,), (2, 3)))
 op("matrix_transpose", ref=lambda x: np.swapaxes(x, -1, -2), shapes=one(2, 3))
+
+op("atleast_1d", shapes=one(0, 2))
+op("atleast_3d", shapes=one(0, 3))
+op("permute_dims", kw=dict(axes=(2, 0, 1)), shapes=one(3, 3))
+op("flipud", shapes=one(1, 2))
+op("hsplit", kw=dict(s=2), ref=lambda x, s: np.hsplit(x, s), shapes=fixed((3, 4)))
+op("vsplit", kw=dict(s=[1]), ref=lambda x, s: np.vsplit(x, s), shapes=fixed((3, 2)))
+op("broadcast_arrays", "real", "real", fun=lambda x, y: fnp.broadcast_arrays(x, y),
+   ref=lambda x, y: [np.array(a) for a in np.broadcast_arrays(x, y)], needs="broadcast_arrays")
+op("concat", "real", "real", fun=lambda x, y: fnp.concat([x, y], axis=1), ref=lambda x, y: np.concat([x, y], axis=1),
+   shapes=fixed((2, 1), (2, 2)), needs="concat")
+op("column_stack", "real", "real", fun=lambda x, y: fnp.column_stack([x, y]),
+   ref=lambda x, y: np.column_stack([x, y]), shapes=fixed((3,), (3, 2)), needs="column_stack")
+op("dstack", "real", "real", fun=lambda x, y: fnp.dstack([x, y]), ref=lambda x, y: np.dstack([x, y]),
+   shapes=fixed((2, 3), (2, 3)), needs="dstack")
+op("diagflat", shapes=one(1, 2))
+op("compress", fun=lambda x: fnp.compress([True, False, True], x, axis=0),
+   ref=lambda x: np.compress([True, False, True], x, axis=0), shapes=fixed((3, 2)), needs="compress")
+op("astype", fun=lambda x: fnp.astype(x, np.float32), ref=lambda x: x.astype(np.float32), needs="astype")
 
 # ------------------------------------------------------------------ products
 
@@ -431,6 +460,8 @@ op("quantile", _DISTINCT, kw=dict(q=0.3), shapes=one(1, 2))
 op("quantile", _DISTINCT, ref=_cast(np.quantile), kw=dict(q=np.array([0.1, 0.9]), axis=-1, keepdims=True),
    shapes=one(1, 2))
 op("percentile", _DISTINCT, ref=_cast(np.percentile), kw=dict(q=[25.0, 60.0], axis=0), shapes=one(1, 2))
+op("nanquantile", _DISTINCT, kw=dict(q=0.75, axis=0), shapes=one(1, 2))
+op("nanpercentile", _DISTINCT, kw=dict(q=40.0), shapes=one(1, 2))
 op("nanmedian", _DISTINCT, kw=dict(axis=-1), shapes=one(1, 2))
 
 # ------------------------------------------------------------------ linear algebra
@@ -496,6 +527,14 @@ op("linalg.outer", "real", "real", shapes=fixed((2,), (3,)))
 op("linalg.cross", "real", "real", shapes=bcast(2, 0, 1).map(lambda s: tuple(t + (3,) for t in s)))
 op("linalg.multi_dot", "real", "real", "real", fun=lambda a, b, c: fnp.linalg.multi_dot([a, b, c]),
    ref=lambda a, b, c: np.linalg.multi_dot([a, b, c]), shapes=fixed((3,), (3, 2), (2, 2)), needs="linalg.multi_dot")
+op("linalg.matmul", "real", "real", shapes=fixed((2, 3), (3, 2)))
+op("linalg.tensordot", "real", "real", kw=dict(axes=1), shapes=fixed((2, 3), (3,)))
+op("linalg.matrix_transpose", shapes=one(2, 3))
+op("linalg.tensorsolve", "invertible", "real", fun=lambda a, b: fnp.linalg.tensorsolve(a.reshape(2, 3, 6), b),
+   ref=lambda a, b: np.linalg.tensorsolve(a.reshape(2, 3, 6), b), shapes=fixed((6, 6), (2, 3)),
+   needs="linalg.tensorsolve")
+op("linalg.tensorinv", "invertible", fun=lambda a: fnp.linalg.tensorinv(a.reshape(2, 3, 6), ind=2),
+   ref=lambda a: np.linalg.tensorinv(a.reshape(2, 3, 6), ind=2), shapes=fixed((6, 6)), needs="linalg.tensorinv")
 op("linalg.cond", "invertible", shapes=fixed((3, 3)))
 
 # ------------------------------------------------------------------ fnflow.nn activations
@@ -536,6 +575,7 @@ for _name, _dom, _ref in [
     ("tanh", "real", np.tanh),
     ("hard_sigmoid", {"domain": (-5, 5), "avoid": (-3, 3)}, lambda x: np.clip(x + 3, 0, 6) / 6),
     ("hard_silu", {"domain": (-5, 5), "avoid": (-3, 3)}, lambda x: x * np.clip(x + 3, 0, 6) / 6),
+    ("hard_swish", {"domain": (-5, 5), "avoid": (-3, 3)}, lambda x: x * np.clip(x + 3, 0, 6) / 6),
     ("hard_tanh", {"domain": (-2, 2), "avoid": (-1, 1)}, lambda x: np.clip(x, -1, 1)),
 ]:
     op("nn." + _name, _dom, ref=_cast(_ref), rtol=1e-6 if _name == "gelu" else None)
@@ -546,6 +586,9 @@ op("nn.softmax", ref=_cast(_softmax), shapes=one(1, 3))
 op("nn.softmax", ref=_cast(_softmax), kw=dict(axis=0), shapes=one(1, 3))
 op("nn.log_softmax", ref=_cast(lambda x, axis=-1: np.log(_softmax(x, axis))), shapes=one(1, 3))
 op("nn.logsumexp", ref=_lse, kw=dict(axis=-1), shapes=one(1, 3))
+op("nn.normalize", ref=_cast(lambda x, axis: (x - x.mean(axis, keepdims=True)) / np.sqrt(x.var(axis, keepdims=True)
+                                                                                       + 1e-5)),
+   kw=dict(axis=0), shapes=one(1, 2, min_side=2))
 op("nn.standardize", ref=_cast(lambda x: (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)),
    shapes=one(1, 2, min_side=2))
 

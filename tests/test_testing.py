@@ -95,6 +95,11 @@ def test_passes_in_float32_with_the_loose_default_tolerance():
     check_grads(lambda x: fnp.sum(fnp.exp(x) * x), (X.astype(np.float32),), order=1)
 
 
+def test_tolerance_follows_the_least_precise_output():
+    # float64 in, float32 out: the float32 output sets the step and the tolerance
+    check_grads(lambda x: fnp.astype(fnp.sin(x), np.float32), (X,), order=2)
+
+
 def test_single_mode_and_explicit_tolerances():
     check_grads(fnp.sin, (X,), order=2, modes=("fwd",))
     check_grads(fnp.sin, (X,), order=2, modes=("rev",), atol=1e-6, rtol=1e-6, eps=1e-5)

@@ -147,8 +147,9 @@ def _assert_close(actual, expected, atol, rtol, what):
                 f"expected {e64[fin][k]:.9g})\n  got      {a}\n  expected {e}")
 
 
-def _tols(args, atol, rtol, eps):
-    dt = _lowest_dtype(tu.tree_leaves(args))
+def _tols(args, out, atol, rtol, eps):
+    # the least precise of the inputs and outputs sets the precision a check can expect
+    dt = _lowest_dtype(tu.tree_leaves(args) + tu.tree_leaves(out))
     tol = default_tolerance(dt)
     return (tol if atol is None else atol, tol if rtol is None else rtol, default_eps(dt) if eps is None else eps)
 
@@ -158,11 +159,11 @@ def check_jvp(f, f_jvp, args, atol=None, rtol=None, eps=None, err_msg="", rng=No
 
     The tangent is a random normal direction (seeded, so the check is deterministic).
     """
-    atol, rtol, eps = _tols(args, atol, rtol, eps)
     rng = np.random.RandomState(_SEED) if rng is None else rng
     args = tuple(_as_arrays(args))
     tangents = _random_like(rng, args)
     out, t_out = f_jvp(args, tangents)
+    atol, rtol, eps = _tols(args, out, atol, rtol, eps)
     _assert_close(out, f(*args), atol, rtol, f"{err_msg}primal output of the JVP")
     t_num = numerical_jvp(f, args, tangents, eps)
     _assert_close(t_out, t_num, atol, rtol, f"{err_msg}JVP tangent vs central difference (eps={eps:g})")
@@ -174,11 +175,11 @@ def check_vjp(f, f_vjp, args, atol=None, rtol=None, eps=None, err_msg="", rng=No
     ``J v`` comes from ``f_jvp(primals, tangents)`` when given (an exact check),
     else from a central difference of ``f``. ``v`` and ``ct`` are random normal.
     """
-    atol, rtol, eps = _tols(args, atol, rtol, eps)
     rng = np.random.RandomState(_SEED) if rng is None else rng
     args = tuple(_as_arrays(args))
     v = _random_like(rng, args)
     out, pullback = f_vjp(*args)
+    atol, rtol, eps = _tols(args, out, atol, rtol, eps)
     _assert_close(out, f(*args), atol, rtol, f"{err_msg}primal output of the VJP")
     ct = _random_like(rng, out)
     ct_in = pullback(ct)
@@ -212,7 +213,8 @@ def check_grads(f, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, ep
     ``(primals, tangents) -> jvp(f, primals, tangents)`` and
     ``(*primals, ct) -> vjp(f, *primals)[1](ct)``, so second derivatives are the
     derivatives of the first-order rules. Tolerances and the step default by
-    the least precise floating dtype among the inputs (float64: 1e-5 and 1e-4).
+    the least precise floating dtype among the inputs and outputs (float64:
+    1e-5 and 1e-4; float32: 1e-2 and 3e-3).
     Random directions come from a fixed seed. A failing check raises
     ``AssertionError`` naming the mode, the order, the error and the tolerance.
 
