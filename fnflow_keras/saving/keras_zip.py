@@ -32,11 +32,23 @@ def serialize_model(model):
     from fnflow_keras.saving._compile import get_compile_config
     from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
-    config = serialize_keras_object(model)
+    config = _keras_modules(serialize_keras_object(model))
     compile_config = get_compile_config(model)
     if compile_config is not None:
         config["compile_config"] = compile_config
     return config
+
+
+def _keras_modules(config):
+    """Module names as real Keras writes them where keras.<module> lacks the class (``Functional``)."""
+    if isinstance(config, list):
+        return [_keras_modules(c) for c in config]
+    if not isinstance(config, dict):
+        return config
+    out = {k: _keras_modules(v) for k, v in config.items()}
+    if out.get("class_name") == "Functional" and out.get("module") == "keras.models":
+        out["module"] = "keras.src.models.functional"
+    return out
 
 
 def save_model(model, filepath, overwrite=True):
