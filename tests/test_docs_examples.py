@@ -45,7 +45,7 @@ def show(value) -> str:
 
 def _squash(text: str) -> str:
     text = re.sub(r"\s+", " ", text.strip())
-    return re.sub(r"([\[(]) ", r"\1", text)
+    return re.sub(r" ([\])])", r"\1", re.sub(r"([\[(]) ", r"\1", text))
 
 
 def same(got: str, shown: str) -> bool:
