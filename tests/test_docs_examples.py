@@ -29,18 +29,18 @@ _ERROR = re.compile(r"^# (?P<name>\w+(?:Error|Exception|Warning)): (?P<msg>.*)$"
 _NUMBER = re.compile(r"-?\d+\.?\d*(?:e[-+]?\d+)?")
 
 
-def show(value) -> str:
+def show(value, nested=False) -> str:
     """How the docs write a value: NumPy's str for arrays, Python's for containers of them."""
     if isinstance(value, (np.ndarray, np.generic)):
         return str(value)
     if isinstance(value, tuple):
-        inner = ", ".join(show(v) for v in value)
+        inner = ", ".join(show(v, True) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, list):
-        return "[" + ", ".join(show(v) for v in value) + "]"
+        return "[" + ", ".join(show(v, True) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {show(v)}" for k, v in value.items()) + "}"
-    return str(value)
+        return "{" + ", ".join(f"{k!r}: {show(v, True)}" for k, v in value.items()) + "}"
+    return repr(value) if nested and isinstance(value, str) else str(value)
 
 
 def _squash(text: str) -> str:
@@ -71,7 +71,7 @@ def _instrument(block: str) -> str:
     for line in block.splitlines():
         m = _SHOWN.match(line)
         if m and not line.startswith((" ", "\t")):
-            out.append(f"_check({m['expr']}, {m['shown']!r}, {line!r})")
+            out.append(f"_check(({m['expr']}), {m['shown']!r}, {line!r})")
         else:
             out.append(line)
     return "\n".join(out)
@@ -118,4 +118,4 @@ def test_checker_catches_wrong_output():
     with pytest.raises(AssertionError):
         _check(np.float32(2.0), "3.0", "x  # -> 3.0")
     assert _expected_error("f(1)\n# TypeError: bad thing ...\n") == ("TypeError", "bad thing")
-    assert _instrument("x  # -> 1") == "_check(x, '1', 'x  # -> 1')"
+    assert _instrument("x  # -> 1") == "_check((x), '1', 'x  # -> 1')"
