@@ -163,3 +163,42 @@ def finish():
 def peers_torch_threads(torch):
     """PyTorch on as many threads as the machine has cores (its default may differ)."""
     torch.set_num_threads(os.cpu_count() or 1)
+
+
+KERAS_CHILD = r"""
+import sys, json
+sys.path.insert(0, {bench!r})
+from _common import compare
+import {module} as m
+res = compare(m.keras_cases())
+print(json.dumps({{k: v[0] for k, v in res.items()}}))
+"""
+
+
+def keras_rows(module):
+    """Keras 3 on each installed backend, one child process per backend (Keras picks it at import).
+
+    ``module`` (a benchmark module name) defines ``keras_cases() -> [(label, fn), ...]``.
+    Returns ``{backend: {label: seconds per call}}``.
+    """
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("keras") is None:
+        note("keras not installed; skipped")
+        return {}
+    out = {}
+    here = os.path.dirname(os.path.abspath(__file__))
+    for backend, mod in (("jax", "jax"), ("torch", "torch"), ("tensorflow", "tensorflow")):
+        if importlib.util.find_spec(mod) is None:
+            note(f"keras[{backend}]: {mod} not installed; skipped")
+            continue
+        env = dict(os.environ, KERAS_BACKEND=backend)
+        proc = subprocess.run([sys.executable, "-c", KERAS_CHILD.format(bench=here, module=module)], env=env,
+                              capture_output=True, text=True, timeout=1800)
+        if proc.returncode != 0:
+            lines = proc.stderr.strip().splitlines() or ["?"]
+            note(f"keras[{backend}] failed: {lines[-1][:100]}")
+            continue
+        out[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out

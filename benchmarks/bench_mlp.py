@@ -16,12 +16,8 @@ Run: ``python benchmarks/bench_mlp.py [--json rows.jsonl]``.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
-from _common import compare, finish, header, note, optional, print_machine, row
+from _common import compare, finish, header, keras_rows, optional, print_machine, row
 
 SIZES = [784, 512, 512, 10]
 TRAIN_BATCH, INFER_BATCH = 128, 1024
@@ -173,48 +169,18 @@ def tf_setup(tf):
 # ------------------------------------------------------------------- Keras
 
 
-KERAS_CHILD = r"""
-import sys, json
-sys.path.insert(0, {bench!r})
-import numpy as np
-import keras
-from _common import compare
-from bench_mlp import data, init_weights, SIZES, LR, TRAIN_BATCH, INFER_BATCH
-model = keras.Sequential([keras.Input((SIZES[0],))] + [keras.layers.Dense(n, activation="relu" if i < 2 else None)
-                                                     for i, n in enumerate(SIZES[1:])])
-model.set_weights([a for pair in init_weights() for a in pair])
-model.compile(optimizer=keras.optimizers.Adam(LR),
-              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile="auto")
-x, y = data(TRAIN_BATCH)
-xi, _ = data(INFER_BATCH, 1)
-res = compare([("train", lambda: model.train_on_batch(x, y)), ("infer", lambda: model.predict_on_batch(xi))])
-print(json.dumps({{k: v[0] for k, v in res.items()}}))
-"""
+def keras_cases():
+    """Keras 3 (whatever backend this process has): train_on_batch and predict_on_batch."""
+    import keras
 
-
-def keras_rows(workload):
-    """Keras 3 on each installed backend, each in a child process; returns {backend: {train, infer}}."""
-    import importlib.util
-
-    if importlib.util.find_spec("keras") is None:
-        note("keras not installed; skipped")
-        return {}
-    out = {}
-    here = os.path.dirname(os.path.abspath(__file__))
-    for backend, module in (("jax", "jax"), ("torch", "torch"), ("tensorflow", "tensorflow")):
-        if optional(module, note=False) is None:
-            note(f"keras[{backend}]: {module} not installed; skipped")
-            continue
-        env = dict(os.environ, KERAS_BACKEND=backend)
-        proc = subprocess.run([sys.executable, "-c", KERAS_CHILD.format(bench=here)], env=env, capture_output=True,
-                              text=True, timeout=900)
-        if proc.returncode != 0:
-            note(f"keras[{backend}] failed: {proc.stderr.strip().splitlines()[-1][:100]}")
-            continue
-        import json
-
-        out[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return out
+    model = keras.Sequential([keras.Input((SIZES[0],))] + [keras.layers.Dense(n, activation="relu" if i < 2 else None)
+                                                         for i, n in enumerate(SIZES[1:])])
+    model.set_weights([a for pair in init_weights() for a in pair])
+    model.compile(optimizer=keras.optimizers.Adam(LR),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = data(TRAIN_BATCH)
+    xi, _ = data(INFER_BATCH, 1)
+    return [("train", lambda: model.train_on_batch(x, y)), ("infer", lambda: model.predict_on_batch(xi))]
 
 
 # -------------------------------------------------------------------- main
@@ -277,7 +243,7 @@ def main():
 
     tr = compare(train)
     inf = compare(infer)
-    kr = keras_rows("W1")
+    kr = keras_rows("bench_mlp")
 
     header(f"W1 MLP train step: 784-512-512-10 relu, softmax CE, Adam, batch {TRAIN_BATCH}, float32",
            ["framework", "ms/step", "spread %", "vs best peer"])

@@ -3,6 +3,7 @@
 import threading
 
 import numpy as np
+import pytest
 
 import fnflow
 import fnflow.numpy as fnp
@@ -146,3 +147,25 @@ def test_jit_train_loop_keeps_values_across_steps():
         w = w - 0.5 * (x.T @ (2 * t * (1 - t ** 2))) / t.size
         np.testing.assert_allclose(got, w, rtol=2e-3, atol=1e-5)
     assert executable(step.make_graph(w0, BIG)).num_buffers >= 1
+
+
+@pytest.mark.parametrize("config", [((1, 2), (0, 3)), ((-1, 1), (2, -2)), ((0, 0), (0, 0)), ((-1, -1), (-1, -1))])
+def test_pad_is_a_fill_and_a_copy(config):
+    from fnflow.core.trace import bind
+    from fnflow.ops.shape import pad_p
+
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    exe = compiled(lambda x: bind(pad_p, x * 1, np.float32(7), config=config), x)
+    assert "pad" in [s.name for s in exe.plan if s.kind == "numpy"]
+    want = pad_p.impl(x, np.float32(7), config)
+    got = exe(x)[0]
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_logistic_is_exact_at_the_extremes():
+    x = np.array([-200, -90, -20, -1, 0, 1, 20, 90, 200], np.float32)
+    got = compiled(lambda x: fnflow.nn.sigmoid(x) * 1, x)(x)[0]
+    want = 1 / (1 + np.exp(-x.astype(np.float64)))
+    assert not np.isnan(got).any()
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-30)

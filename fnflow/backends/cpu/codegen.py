@@ -61,9 +61,10 @@ def _not(a, ins, out):
 
 
 def _logistic(a, ins, out):
-    x, one, zero = a[0], f"np.{out.name}(1)", f"np.{out.name}(0)"
-    return (f"({one} / ({one} + np.exp(-{x})) if {x} >= {zero} "
-            f"else np.exp({x}) / ({one} + np.exp({x})))")
+    # branch-free (a branch per element keeps the loop from vectorizing); exp(-x) overflowing to
+    # inf gives exactly 0, and 1 + exp(-x) never cancels, so no NaN and no loss for any x
+    one = f"np.{out.name}(1)"
+    return f"({one} / ({one} + np.exp(-{a[0]})))"
 
 
 def _convert(a, ins, out, **_):

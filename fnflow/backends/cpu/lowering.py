@@ -202,6 +202,24 @@ def _concatenate(eqn):
     return Step("numpy", "concatenate", eqn.invars, eqn.outvars, emit)
 
 
+@register("pad")
+def _pad(eqn):
+    """Fill the output with the padding value, then copy the (cropped) operand into its window."""
+    config = eqn.params["config"]
+    if any(len(c) != 2 for c in config):  # interior padding: the impl
+        return impl_step(eqn)
+    src = ", ".join(f"{-lo if lo < 0 else 0}:{d + hi if hi < 0 else d}"
+                    for d, (lo, hi) in zip(eqn.invars[0].aval.shape, config))
+    dst = ", ".join(f"{max(lo, 0)}:{n - max(hi, 0)}" for n, (lo, hi) in zip(eqn.outvars[0].aval.shape, config))
+
+    def emit(ins, outs, env):
+        if not config:
+            return [f"{outs[0]}[()] = {ins[0]}"]
+        return [f"{outs[0]}.fill({ins[1]})", f"{outs[0]}[{dst},] = {ins[0]}[{src},]"]
+
+    return Step("numpy", "pad", eqn.invars, eqn.outvars, emit)
+
+
 @register("dot_general")
 def _dot_general(eqn):
     """np.matmul(a, b, out=buf) on (batch, m, k) x (batch, k, n) views of the operands."""
@@ -248,7 +266,7 @@ def _compiled(graph):
     return compile_graph(graph, readonly_outputs=False)
 
 
-def _control(eqn, runner, name):
+def _control(eqn, runner, name, info=None):
     def emit(ins, outs, env):
         f = env.bind(runner, "_ctl")
         lines = [f"_t = {f}({', '.join(ins)})"]
@@ -256,7 +274,7 @@ def _control(eqn, runner, name):
         return lines
 
     return Step("control", name, eqn.invars, eqn.outvars, emit, alloc=[False] * len(eqn.outvars),
-                aliases=True, contiguous=False)
+                aliases=True, contiguous=False, info=info)
 
 
 @register("cond")
@@ -289,7 +307,7 @@ def _scan(eqn):
                 y[i] = o
         return list(carry) + ys
 
-    return _control(eqn, run_scan, f"scan[{length}]")
+    return _control(eqn, run_scan, f"scan[{length}]", info=body)
 
 
 @register("while")
