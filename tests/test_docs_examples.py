@@ -112,6 +112,22 @@ def test_page_examples(page, tmp_path, monkeypatch, capsys):
     assert run_page(page) >= 3
 
 
+def test_numpy_coverage_table_names_exist():
+    import fnflow.numpy as fnp
+
+    table = (DOCS / "numpy.md").read_text().split("## What is covered")[1].split("\n## ")[0]
+    rows = [r for r in table.splitlines() if r.startswith("| ") and not r.startswith("| family")]
+    assert len(rows) > 20
+    missing = []
+    for row in rows:
+        family, names = row.split(" | ", 1)
+        module = fnp.linalg if "linalg" in family else fnp
+        for name in re.findall(r"`([A-Za-z_][\w]*)`", names.split("(below)")[0]):
+            if name not in ("x", "fnp") and not hasattr(module, name):
+                missing.append(f"{family.strip('| ')}: {name}")
+    assert not missing, missing
+
+
 def test_checker_catches_wrong_output():
     assert same("[0. 1.]", "[0.  1.]") and same("0.19957110", "0.1995711")
     assert not same("[0. 1.]", "[0. 2.]") and not same("(1.0, 2.0)", "[1.0, 2.0]")
