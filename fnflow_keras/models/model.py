@@ -13,21 +13,11 @@ from __future__ import annotations
 import json
 
 from fnflow_keras.layers.layer import Layer
-
-try:  # the trainer lives beside the model (compile/fit/evaluate/predict)
-    from fnflow_keras.trainers.trainer import Trainer
-except ModuleNotFoundError as e:  # pragma: no cover - only while the trainer is not written yet
-    if not (e.name or "").startswith("fnflow_keras.trainers"):
-        raise
-
-    class Trainer:
-        """Placeholder until ``fnflow_keras.trainers.trainer`` exists."""
-
-        def __init__(self):
-            pass
+from fnflow_keras.saving.model_saving import SavingMixin
+from fnflow_keras.trainers.trainer import Trainer
 
 
-class Model(Trainer, Layer):
+class Model(SavingMixin, Trainer, Layer):
     """A group of layers with training and inference features (Keras 3's ``keras.Model``)."""
 
     def __new__(cls, *args, **kwargs):
