@@ -9,7 +9,7 @@ Run: ``python benchmarks/bench_dispatch.py``.
 from __future__ import annotations
 
 import numpy as np
-from _common import header, optional, row, timeit
+from _common import compare, finish, header, optional, print_machine, row
 
 import fnflow
 import fnflow.numpy as fnp
@@ -21,11 +21,11 @@ def f(x):
 
 
 def main():
+    print_machine()
     x = np.linspace(-1, 1, 10, dtype=np.float32)
-    header("W4 dispatch: f(x) = sum(tanh(x)*2+1), x: float32[10]", ["framework", "us/call"])
-
+    cands = []
     exe = compile_graph(fnflow.make_graph(f)(x))
-    row("fnflow compile_graph", timeit(lambda: exe(x)) * 1e6)
+    cands.append(("fnflow compile_graph", lambda: exe(x)))
 
     # the floor: one numba call with a preallocated output, no checks
     from numba import njit
@@ -39,40 +39,30 @@ def main():
 
     buf = np.empty(1, np.float32)
     bare(x, buf)
-    row("numba bare call", timeit(lambda: bare(x, buf)) * 1e6)
-
-    if hasattr(fnflow, "jit"):
-        jf = fnflow.jit(f)
-        jf(x)
-        row("fnflow jit(f)", timeit(lambda: jf(x)) * 1e6)
-        jg = fnflow.jit(fnflow.grad(f))
-        jg(x)
-        row("fnflow jit(grad(f))", timeit(lambda: jg(x)) * 1e6)
-    else:
-        print("  (fnflow.jit not available yet; skipped)")
+    cands.append(("numba bare call", lambda: bare(x, buf)))
+    jf = fnflow.jit(f)
+    jg = fnflow.jit(fnflow.grad(f))
+    cands += [("fnflow jit(f)", lambda: jf(x)), ("fnflow jit(grad(f))", lambda: jg(x))]
 
     jax = optional("jax")
     if jax is not None:
         import jax.numpy as jnp
 
-        jf = jax.jit(lambda x: jnp.sum(jnp.tanh(x) * 2 + 1))
+        jjf = jax.jit(lambda x: jnp.sum(jnp.tanh(x) * 2 + 1))
+        jjg = jax.jit(jax.grad(lambda x: jnp.sum(jnp.tanh(x) * 2 + 1)))
         xj = jnp.asarray(x)
-        jf(xj).block_until_ready()
-        row("jax jit(f)", timeit(lambda: jf(xj).block_until_ready()) * 1e6)
-        jg = jax.jit(jax.grad(lambda x: jnp.sum(jnp.tanh(x) * 2 + 1)))
-        jg(xj).block_until_ready()
-        row("jax jit(grad(f))", timeit(lambda: jg(xj).block_until_ready()) * 1e6)
+        cands += [("jax jit(f)", lambda: jjf(xj).block_until_ready()),
+                  ("jax jit(grad(f))", lambda: jjg(xj).block_until_ready())]
     torch = optional("torch")
     if torch is not None:
         xt = torch.from_numpy(x)
-        tf = lambda x: torch.sum(torch.tanh(x) * 2 + 1)  # noqa: E731
-        row("torch eager f", timeit(lambda: tf(xt)) * 1e6)
-        try:
-            tc = torch.compile(tf)
-            tc(xt)
-            row("torch.compile(f)", timeit(lambda: tc(xt)) * 1e6)
-        except Exception as err:  # no compiler toolchain
-            print(f"  (torch.compile unavailable: {type(err).__name__}; skipped)")
+        cands.append(("torch eager f", lambda: torch.sum(torch.tanh(xt) * 2 + 1)))
+    optional("tensorflow")
+    res = compare(cands, batch_time=0.02)
+    header("W4 dispatch: f(x) = sum(tanh(x)*2+1), x: float32[10]", ["framework", "us/call", "spread %"])
+    for name, (t, spread) in res.items():
+        row(name, t * 1e6, spread)
+    finish()
 
 
 if __name__ == "__main__":

@@ -169,3 +169,23 @@ def test_logistic_is_exact_at_the_extremes():
     want = 1 / (1 + np.exp(-x.astype(np.float64)))
     assert not np.isnan(got).any()
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-30)
+
+
+def test_in_place_group_that_does_not_compile_runs_with_numpy(monkeypatch):
+    from fnflow.backends.cpu import cache
+
+    def broken(ks):
+        raise RuntimeError("numba said no")
+
+    monkeypatch.setattr(cache, "get_kernel", broken)
+    exe = compiled(lambda x, w: fnp.exp(x @ w) * 2 @ w, BIG, WB * 0.01)
+    np.testing.assert_allclose(exe(BIG, WB * 0.01)[0], (np.exp(BIG @ (WB * 0.01)) * 2) @ (WB * 0.01), rtol=1e-4,
+                               atol=1e-6)
+
+
+def test_scalar_groups_are_not_compiled():
+    exe = compiled(lambda x, t: x * (fnp.sqrt(1 - 0.9 ** t) / (1 - 0.99 ** t)), BIG, np.float32(3))
+    assert [s.kind for s in exe.plan if s.outputs[0].aval.shape == ()] and all(
+        s.kind == "impl" for s in exe.plan if s.outputs[0].aval.shape == ())
+    c = np.sqrt(1 - 0.9 ** 3) / (1 - 0.99 ** 3)
+    np.testing.assert_allclose(exe(BIG, np.float32(3))[0], BIG * c, rtol=1e-5)

@@ -63,10 +63,11 @@ def compile_graph(graph: Graph, readonly_outputs: bool = True):
         for e in node.eqns if isinstance(node, fusion.Group) else [node]:
             used_outside.update(v for v in e.invars if isinstance(v, Var) and node_of.get(v, i) != i)
     steps = []
+    fixed = frozenset(g.invars) | frozenset(g.constvars)
     for node in nodes:
         if isinstance(node, fusion.Group) and node.is_compute:
             inputs, outputs = fusion.group_io(node, used_outside)
-            steps.extend(lowering.lower_group(node, inputs, outputs))
+            steps.extend(lowering.lower_group(node, inputs, outputs, fixed))
         elif isinstance(node, fusion.Group):
             steps.extend(lowering.lower_eqn(e) for e in node.eqns)
         else:

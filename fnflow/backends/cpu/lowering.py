@@ -61,31 +61,46 @@ def lower_eqn(eqn) -> Step:
 # ------------------------------------------------------------------ kernels
 
 
-def lower_group(group, inputs, outputs):
-    """One kernel step for a fused group (impl steps if the kernel does not compile)."""
-    try:
-        ks = codegen.generate(group.eqns, inputs, outputs, group.shape, group.reduce_eqn)
-        fn = cache.get_kernel(ks)
-    except Exception as err:  # an op numba cannot type for these dtypes: run the equations one by one
-        log.debug("fnflow cpu: kernel for %s did not compile (%s); using impl", group, err)
-        return [lower_eqn(e) for e in group.eqns]
+def lower_group(group, inputs, outputs, fixed=frozenset()):
+    """One kernel step for a fused group.
 
+    ``fixed``: vars the plan never overwrites (graph inputs, constants). A group
+    that may write over one of its other inputs is compiled when the driver is
+    built, once the memory plan says which variant it needs (plain, or writing
+    through the input: see ``codegen.generate``), so cold starts compile one
+    kernel per group; if that kernel does not compile the step evaluates the
+    equations with NumPy. Any other group is compiled now and, if it does not
+    compile, becomes one impl step per equation. Groups over 0-d values
+    (optimizer step counts, scalar losses) run with NumPy: a compile costs far
+    more than the few microseconds they take.
+    """
+    if tuple(group.shape) == () and group.reduce_eqn is None:
+        return [lower_eqn(e) for e in group.eqns]
+    ks = codegen.generate(group.eqns, inputs, outputs, group.shape, group.reduce_eqn)
     loaded = {v for e in group.eqns if codegen.load_map(e) is not None and e.prim.name not in codegen.ELEMENTWISE
               for v in e.invars}
     inplace = [j for j, v in enumerate(inputs)
-               if isinstance(v, Var) and v.aval.shape == tuple(group.shape) and v not in loaded]
+               if isinstance(v, Var) and v.aval.shape == tuple(group.shape) and v not in loaded and v not in fixed]
+    fn = None
+    if not inplace:
+        try:
+            fn = cache.get_kernel(ks)
+        except Exception as err:  # an op numba cannot type for these dtypes: run the equations one by one
+            log.debug("fnflow cpu: kernel for %s did not compile (%s); using impl", group, err)
+            return [lower_eqn(e) for e in group.eqns]
 
     def emit(ins, outs, env):
         ks_, fn_ = ks, fn
         # outputs the memory plan put over an input: the kernel variant that writes through the input
         alias = {k: j for k, o in enumerate(outs) for j in inplace if ins[j] == o}
-        if alias:
-            try:
+        try:
+            if alias:
                 ks_ = codegen.generate(group.eqns, inputs, outputs, group.shape, group.reduce_eqn, alias)
+            if fn_ is None or alias:
                 fn_ = cache.get_kernel(ks_)
-            except Exception as err:  # the plain kernel is correct too, only slower
-                log.debug("fnflow cpu: in-place variant of %s did not compile (%s)", group, err)
-                ks_, fn_ = ks, fn
+        except Exception as err:
+            log.debug("fnflow cpu: kernel for %s did not compile (%s); using NumPy", group, err)
+            return _numpy_group(group, inputs, outputs, ins, outs, env)
         kname = env.bind(fn_, "_k")
         pos = {id(v): j for j, v in enumerate(inputs)}
         opos = {v: j for j, v in enumerate(outputs)}
@@ -103,6 +118,27 @@ def lower_group(group, inputs, outputs):
         return [f"{kname}({', '.join(args)})"]
 
     return [Step("kernel", ks.name, inputs, outputs, emit, inplace=inplace, info=ks)]
+
+
+def _numpy_group(group, inputs, outputs, ins, outs, env):
+    """Driver lines evaluating a group's equations with their impls, results copied into ``outs``."""
+
+    def run(*vals):
+        known = {id(v): x for v, x in zip(inputs, vals)}
+
+        def read(v):
+            return np.asarray(v.val) if isinstance(v, Literal) and id(v) not in known else known[id(v)]
+
+        for e in group.eqns:
+            r = e.prim.impl(*[read(v) for v in e.invars], **e.params)
+            for v, x in zip(e.outvars, r if e.prim.multiple_results else [r]):
+                known[id(v)] = x
+        return [known[id(v)] for v in outputs]
+
+    f = env.bind(run, "_f")
+    lines = [f"_t = {f}({', '.join(ins)})"]
+    lines += [f"np.copyto({o}, _t[{k}], casting='unsafe')" for k, o in enumerate(outs)]
+    return lines
 
 
 # ---------------------------------------------------------------- fallback
