@@ -5,8 +5,8 @@ plus the tree's structure as JSON text, in a NumPy ``.npz`` archive. Loading
 never unpickles (``allow_pickle=False``), so a file cannot run code.
 ``load(path, like=tree)`` checks the stored structure, shapes and dtypes
 against ``like`` and rebuilds that exact pytree (attrs modules, namedtuples and
-all) with the stored values; without ``like`` it returns a nested dict/list
-built from the key paths.
+all) with the stored values; without ``like`` it returns a flat dict from
+key-path strings (``"['w'][0]"``) to arrays.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _leaf_array(path, leaf):
     except TypeError:
         raise TypeError(f"checkpoint.save: leaf at {tu.keystr(path) or '<root>'} is a "
                         f"{type(leaf).__name__}, not an array") from None
-    if arr.dtype == object:
+    if arr.dtype.kind not in "biufc":
         raise TypeError(f"checkpoint.save: leaf at {tu.keystr(path) or '<root>'} is not a numeric array")
     return arr
 

@@ -56,6 +56,8 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
     path = checkpoint.save(tmp_path / "ck", {"w": np.ones(2)})
     with pytest.raises(TypeError, match=r"leaf at \['bad'\]"):
         checkpoint.save(path, {"w": np.zeros(2), "bad": object()})
+    with pytest.raises(TypeError, match="not a numeric array"):
+        checkpoint.save(path, {"w": np.zeros(2), "s": "text"})
     np.testing.assert_array_equal(checkpoint.load(path)["['w']"], np.ones(2))
     assert [f for f in os.listdir(tmp_path) if f.startswith(".tmp")] == []
 

@@ -113,8 +113,48 @@ def _partial_eval(graph, nonzero):
     return fwd, linear, len(lin.consts), tuple(zero_out)
 
 
+def _uses(graph, prim_name):
+    """Whether ``graph`` or any graph nested in its equations' params binds ``prim_name``."""
+    for e in graph.eqns:
+        if e.prim.name == prim_name:
+            return True
+        for v in e.params.values():
+            subs = [v] if isinstance(v, Graph) else [g for g in v if isinstance(g, Graph)] \
+                if isinstance(v, (tuple, list)) else []
+            if any(_uses(g, prim_name) for g in subs):
+                return True
+    return False
+
+
+def _combined_jvp_graph(graph, nonzero):
+    """One graph computing primal and tangent outputs together (forward mode only)."""
+    from fnflow.transforms.ad import jvp_flat
+
+    nz_idx = [i for i, nz in enumerate(nonzero) if nz]
+
+    def run(*args):
+        primals, tans = args[:len(nonzero)], args[len(nonzero):]
+        t_full = [Zero(get_aval(p)) for p in primals]
+        for i, t in zip(nz_idx, tans):
+            t_full[i] = t
+        p_out, t_out = jvp_flat(lambda *xs: eval_graph(graph, *xs), list(primals), t_full, name="jit_jvp")
+        return list(p_out) + [zeros_of(get_aval(p)) if isinstance(t, Zero) else t for p, t in zip(p_out, t_out)]
+
+    avals = graph.in_avals + [graph.in_avals[i] for i in nz_idx]
+    return trace_to_graph(run, avals, name="jit_jvp")
+
+
 def _jit_jvp(primals, tangents, graph, name):
     nonzero = tuple(not isinstance(t, Zero) for t in tangents)
+    if _uses(graph, "while"):
+        # A while loop's JVP runs primal and tangent in one loop, so the graph cannot be split into
+        # forward + linear parts: run it as one forward-mode graph (reverse mode then reports that
+        # while_loop has no transpose).
+        combined = _derived(graph, ("jvp_combined", nonzero), lambda: _combined_jvp_graph(graph, nonzero))
+        t_in = [t for t in tangents if not isinstance(t, Zero)]
+        outs = bind(jit_call_p, *primals, *t_in, graph=combined, name=name + "_jvp")
+        n = len(graph.outvars)
+        return outs[:n], outs[n:]
     fwd, linear, n_res, zero_out = _derived(graph, ("jvp", nonzero), lambda: _partial_eval(graph, nonzero))
     n_out = len(graph.outvars)
     outs = bind(jit_call_p, *primals, graph=fwd, name=name + "_fwd")
@@ -306,6 +346,7 @@ class Jitted:
         graph = trace_to_graph(flat, avals, names, name=f"jit({self.name})")
         _literal_outputs_to_consts(graph)
         graph.in_tree, graph.out_tree = tree, out_box[0]
+        graph.name = self.name
         return graph
 
     def _arg_names(self, tree, n):
@@ -419,7 +460,7 @@ def _make_runner(graph):
 
     def run(leaves):
         if config.debug_nans or config.disable_jit:
-            outs = [as_output(o) for o in _jit_impl(*leaves, graph=graph, name="jit")]
+            outs = [as_output(o) for o in _jit_impl(*leaves, graph=graph, name=graph.__dict__.get("name", "jit"))]
         else:
             outs = exe(*leaves)
         return outs[0] if single else tu.tree_unflatten(out_tree, outs)

@@ -166,3 +166,23 @@ def test_make_graph_of_jitted_function():
     g = fnflow.jit(f).make_graph(X)
     text = str(g)
     assert "tanh" in text and "reduce_sum" in text and "f32[5]" in text
+
+
+def test_jvp_through_jit_with_a_while_loop():
+    from fnflow import lax
+
+    f = fnflow.jit(lambda a: lax.while_loop(lambda s: s < 10.0, lambda s: s * a, 1.0))
+    p, t = fnflow.jvp(f, (np.float32(2.0),), (np.float32(1.0),))
+    assert float(p) == 16.0 and float(t) == 32.0  # s = a**4, ds/da = 4 a**3
+    with pytest.raises(TypeError, match="while_loop is not supported"):
+        fnflow.grad(f)(np.float32(2.0))
+
+
+def test_debug_nans_names_the_function_on_the_fast_path():
+    def my_fn(x):
+        return fnp.log(x - 10)
+
+    jf = fnflow.jit(my_fn)
+    with fnflow.config.override(debug_nans=True):
+        with pytest.raises(FloatingPointError, match="my_fn"):
+            jf(np.ones(3, np.float32))
