@@ -619,7 +619,7 @@ def _assert_tree_close(got, want, rtol, atol):
 
 
 @pytest.mark.parametrize("row", [r.param("values") for r in ROWS])
-@settings(max_examples=6, phases=NO_SHRINK)
+@settings(max_examples=4, phases=NO_SHRINK)
 @given(data=st.data())
 def test_values(row, data):
     for dtype in row.dtypes:
