@@ -218,7 +218,9 @@ def check_grads(f, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, ep
     Random directions come from a fixed seed. A failing check raises
     ``AssertionError`` naming the mode, the order, the error and the tolerance.
 
-    >>> check_grads(lambda x, y: fnp.sin(x) * y, (np.ones(3), np.arange(3.0)), order=2)
+    Example::
+
+        check_grads(lambda x, y: fnp.sin(x) * y, (np.ones(3), np.arange(3.0)), order=2)
     """
     import fnflow
 

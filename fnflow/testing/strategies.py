@@ -51,7 +51,9 @@ _MATRIX_DOMAINS = ("invertible", "spd")
 def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
     """Array shapes with ``min_dims..max_dims`` axes of sizes ``min_side..max_side``.
 
-    >>> shapes(1, 2).example()   # e.g. (3,) or (2, 4)
+    Example::
+
+        shapes(1, 2).example()   # e.g. (3,) or (2, 4)
     """
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
 
@@ -59,7 +61,9 @@ def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
 def broadcastable_shapes(shape, min_dims=0, max_dims=None, min_side=1, max_side=None):
     """Shapes that broadcast against ``shape`` (to a result at most that shape's rank + 2).
 
-    >>> broadcastable_shapes((2, 3)).example()   # e.g. (3,), (1, 3), (4, 2, 1) or ()
+    Example::
+
+        broadcastable_shapes((2, 3)).example()   # e.g. (3,), (1, 3), (4, 2, 1) or ()
     """
     return hnp.broadcastable_shapes(tuple(shape), min_dims=min_dims, max_dims=max_dims,
                                     min_side=min_side, max_side=max_side)
@@ -68,7 +72,9 @@ def broadcastable_shapes(shape, min_dims=0, max_dims=None, min_side=1, max_side=
 def mutually_broadcastable_shapes(n, min_dims=0, max_dims=3, min_side=1, max_side=3):
     """Tuples of ``n`` shapes that broadcast together, e.g. ``((2, 1), (3,))`` for ``n=2``.
 
-    >>> mutually_broadcastable_shapes(2).example()   # e.g. ((2, 1), (3,)) or ((), (4,))
+    Example::
+
+        mutually_broadcastable_shapes(2).example()   # e.g. ((2, 1), (3,)) or ((), (4,))
     """
     return hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=min_dims, max_dims=max_dims,
                                              min_side=min_side, max_side=max_side).map(lambda b: b.input_shapes)
@@ -163,9 +169,11 @@ def arrays(shape, dtype=np.float64, elements=None, domain="real", avoid=(), marg
     * ``elements``: a hypothesis strategy for the elements, which replaces the
       seeded generator (and ignores ``domain``).
 
-    >>> arrays((2, 3), domain="positive").example()        # float64, values in (0.5, 2)
-    >>> arrays(shapes(0, 2), np.float32, domain=(-1, 1))  # any small shape
-    >>> arrays((4,), domain="real", avoid=(0.0,), margin=0.3)
+    Example::
+
+        arrays((2, 3), domain="positive").example()        # float64, values in (0.5, 2)
+        arrays(shapes(0, 2), np.float32, domain=(-1, 1))  # any small shape
+        arrays((4,), domain="real", avoid=(0.0,), margin=0.3)
     """
     if not isinstance(shape, st.SearchStrategy):
         shape = st.just(tuple(shape))
@@ -177,7 +185,9 @@ def arrays(shape, dtype=np.float64, elements=None, domain="real", avoid=(), marg
 def pytrees(leaves, max_leaves=5):
     """Pytrees (nested tuples, lists and dicts with string keys) whose leaves come from ``leaves``.
 
-    >>> pytrees(arrays((2,))).example()   # e.g. {'a': [array, (array,)], 'b': array}
+    Example::
+
+        pytrees(arrays((2,))).example()   # e.g. {'a': [array, (array,)], 'b': array}
     """
     keys = st.sampled_from("abcdef")
 
