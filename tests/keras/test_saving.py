@@ -39,6 +39,7 @@ def _predict(model, x):
 
 
 def _mlp(seed=0):
+    keras.backend.clear_session()  # layer names dense, dense_1 whatever ran before in this process
     keras.utils.set_random_seed(seed)
     return keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
 
@@ -101,6 +102,7 @@ def _trained_mlp(epochs=1):
 
 
 def test_keras_zip_layout(tmp_path):
+    keras.backend.clear_session()  # layer names below assume a fresh naming scope
     model, _, _ = _trained_mlp()
     path = tmp_path / "m.keras"
     saving.save_model(model, path)
