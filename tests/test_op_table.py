@@ -225,9 +225,8 @@ for _name, _dom in [
 ]:
     op(_name, _dom)
 
-op("sinc_at_zero", {"domain": (-1, 1), "grid": (0.5, 0.0)}, fun=fnp.sinc, ref=np.sinc, shapes=fixed((5,)),
-   xfail={"grads2": "BUG: fnp.sinc's second derivative at 0 is 0 instead of -pi**2/3 (the where(x == 0) "
-                    "guard in fnflow/numpy/_elementwise.py:sinc has zero derivatives there)"})
+# sinc at and near 0: its Maclaurin branch gives the derivatives there (second derivative -pi**2/3 at 0)
+op("sinc_at_zero", {"domain": (-1, 1), "grid": (0.5, 0.0)}, fun=fnp.sinc, ref=np.sinc, shapes=fixed((5,)))
 
 # Python operators and scalars (weak typing keeps float32 float32)
 op("neg_operator", fun=lambda x: -fnp.asarray(x), ref=lambda x: -x)
@@ -258,8 +257,7 @@ for _name, _doms in [
 ]:
     op(_name, *_doms)
 
-op("logaddexp2", "real", "real", xfail={"values": "BUG: float32 inputs give float64 (np.log(2) is a strong float64 "
-                                                   "scalar in fnflow/numpy/_elementwise.py:logaddexp2)"})
+op("logaddexp2", "real", "real")
 # float_power computes in float64 in NumPy; fnflow keeps the inputs' precision (as JAX without x64)
 op("float_power", POS, "real", ref=lambda x, y: np.float_power(x, y).astype(np.result_type(x, y)))
 op("pow", POS, "real")
@@ -473,12 +471,10 @@ op("linalg.solve", "invertible", "real",
    shapes=st.tuples(square(), st.integers(1, 2)).map(lambda t: (t[0][0], t[0][0][:-1] + (t[1],))))
 op("linalg.solve_vector", "invertible", "real", fun=lambda a, b: fnp.linalg.solve(a, b), ref=np.linalg.solve,
    shapes=square(0, 0).map(lambda s: (s[0], s[0][:1])), needs="linalg.solve")
-# cholesky's JVP assumes a symmetric tangent while its value reads the lower triangle (BUG, see the
-# report): differentiate it as a function of the symmetric part, where both agree.
+# cholesky reads the lower triangle (as NumPy); its derivative treats the upper one as absent
 op("linalg.cholesky", "spd", fun=lambda a: fnp.linalg.cholesky(_sym(a)), ref=lambda a: np.linalg.cholesky(_sym(a)),
    shapes=square(), needs="linalg.cholesky")
-op("linalg.cholesky", "spd", shapes=square(), id="linalg.cholesky(nonsymmetric tangents)",
-   xfail={"grads": "BUG: cholesky's value reads the lower triangle but its JVP symmetrizes the tangent"})
+op("linalg.cholesky", "spd", shapes=square(), id="linalg.cholesky(nonsymmetric tangents)")
 op("linalg.eigvalsh", "spd", shapes=square())
 
 

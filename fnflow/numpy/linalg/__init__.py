@@ -67,7 +67,9 @@ def cholesky(a, /, *, upper=False):
     """Cholesky factor: lower ``L`` with ``a = L L^T`` (or upper ``U = L^T`` with ``upper=True``)."""
     a = _float(a)
     _need_matrix("cholesky", a, square=True)
-    L = M.cholesky(a)
+    # like NumPy, read only the lower triangle; building the symmetric matrix from it keeps the
+    # derivative consistent with the value (the upper triangle gets a zero gradient)
+    L = M.cholesky(_symmetric_from(a, "L"))
     return M.mT(L) if upper else L
 
 
