@@ -38,7 +38,13 @@ class _Wrapped(Initializer):
     _args = ()  # constructor arguments besides seed, with defaults
     _random = True
 
-    def __init__(self, *args, seed=None, **kwargs):
+    _fan_axes = False  # the variance-scaling family also takes Keras 3.15's input_axes / output_axes
+
+    def __init__(self, *args, seed=None, input_axes=None, output_axes=None, **kwargs):
+        if not self._fan_axes and (input_axes is not None or output_axes is not None):
+            raise TypeError(f"{type(self).__name__}: unexpected argument 'input_axes'/'output_axes'")
+        self.input_axes = None if input_axes is None else [int(a) for a in input_axes]
+        self.output_axes = None if output_axes is None else [int(a) for a in output_axes]
         names = [a for a, _ in self._args]
         values = dict(self._args)
         for a, v in zip(names, args):
@@ -62,17 +68,36 @@ class _Wrapped(Initializer):
         dtype = backend.standardize_dtype(dtype)
         shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
         fn = self._fn(**self._values)
+        if self._fan_axes and self.input_axes is not None and self.output_axes is not None:
+            fn = self._with_axes_fans(fn, shape)
         return fn(self._key() if self._random else None, shape, dtype)
+
+    def _with_axes_fans(self, fn, shape):
+        """The same draw with the fans taken over ``input_axes``/``output_axes`` (Keras's ``compute_fans``): a
+        VarianceScaling whose scale turns the default fan into the requested one."""
+        fan_in = int(np.prod([shape[a] for a in self.input_axes]))
+        fan_out = int(np.prod([shape[a] for a in self.output_axes]))
+        default_in, default_out = fi.compute_fans(shape)
+
+        def pick(a, b):
+            return {"fan_in": a, "fan_out": b, "fan_avg": (a + b) / 2.0}[fn.mode]
+
+        scale = fn.scale * max(1.0, pick(default_in, default_out)) / max(1.0, pick(fan_in, fan_out))
+        return fi.VarianceScaling(scale=scale, mode=fn.mode, distribution=fn.distribution)
 
     def get_config(self):
         config = dict(self._values)
         if self._random:
             config["seed"] = self._init_seed
+        if self._fan_axes:
+            config["input_axes"], config["output_axes"] = self.input_axes, self.output_axes
         return config
 
 
 def _make(name, fn, args=(), random=True, doc=None):
+    fan_axes = isinstance(fn, type) and issubclass(fn, fi.VarianceScaling)
     cls = type(name, (_Wrapped,), {"_fn": staticmethod(fn), "_args": tuple(args), "_random": random,
+                                   "_fan_axes": fan_axes,
                                    "__doc__": doc or f"Keras's ``{name}`` initializer.", "__module__": __name__})
     return cls
 

@@ -45,8 +45,11 @@ class MultiHeadAttention(Layer):
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, seed=None, **kwargs):
+                 bias_constraint=None, seed=None, use_gate=False, sliding_window=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if use_gate or sliding_window is not None:
+            raise NotImplementedError("MultiHeadAttention: use_gate=True and sliding_window are not supported by "
+                                      "fnflow_keras")
         if attention_axes not in (None, -2, (1,), [1]):
             raise NotImplementedError("MultiHeadAttention: only attention over the sequence axis is available")
         self.num_heads, self.key_dim = int(num_heads), int(key_dim)
@@ -118,8 +121,8 @@ class MultiHeadAttention(Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
-                "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
-                "output_shape": self._output_shape, "attention_axes": self.attention_axes,
+                "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias, "use_gate": False,
+                "output_shape": self._output_shape, "attention_axes": self.attention_axes, "sliding_window": None,
                 "kernel_initializer": serialize_keras_object(self.kernel_initializer),
                 "bias_initializer": serialize_keras_object(self.bias_initializer), "kernel_regularizer": None,
                 "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnflow.numpy as fnp
 from fnflow.ops.conv import conv_general_dilated
 from fnflow_keras import activations, backend, initializers, regularizers
-from fnflow_keras.layers.layer import Layer
+from fnflow_keras.layers.layer import Layer, check_no_quantization
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
 
@@ -33,8 +33,9 @@ class BaseConv(Layer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        check_no_quantization(type(self).__name__, quantization_config)
         r = self.rank
         self.filters = int(filters)
         self.kernel_size = _tuple(kernel_size, r, "kernel_size")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnflow.numpy as fnp
 from fnflow_keras import initializers, regularizers
-from fnflow_keras.layers.layer import Layer
+from fnflow_keras.layers.layer import Layer, check_no_quantization
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
 
@@ -12,7 +12,9 @@ class Embedding(Layer):
     """``Embedding(input_dim, output_dim)``: weight ``embeddings`` initialized uniform in [-0.05, 0.05]."""
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, **kwargs):
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, **kwargs):
+        check_no_quantization("Embedding", quantization_config)
         input_length = kwargs.pop("input_length", None)
         if input_length is not None and "input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
@@ -52,7 +54,8 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": serialize_keras_object(self.embeddings_initializer),
                 "embeddings_regularizer": serialize_keras_object(self.embeddings_regularizer),
-                "activity_regularizer": None, "embeddings_constraint": None, "mask_zero": self.mask_zero}
+                "activity_regularizer": None, "embeddings_constraint": None, "mask_zero": self.mask_zero,
+                "quantization_config": None}
 
 
 __all__ = ["Embedding"]

@@ -101,7 +101,7 @@ class InputLayer(Layer):
     """The layer behind ``keras.Input``: produces one KerasTensor of ``batch_shape``."""
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, input_tensor=None,
-                 name=None, **kwargs):
+                 optional=False, name=None, ragged=False, **kwargs):
         if "input_shape" in kwargs:
             shape = kwargs.pop("input_shape")
         if "batch_input_shape" in kwargs:
@@ -116,6 +116,11 @@ class InputLayer(Layer):
             batch_shape = (batch_size,) + shape
         self._batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
         self.sparse = bool(sparse)
+        if ragged:
+            raise NotImplementedError("InputLayer(ragged=True): ragged tensors are not supported by fnflow_keras "
+                                      "(Keras supports them only with the TensorFlow backend)")
+        self.ragged = False
+        self.optional = bool(optional)
         self.built = True
         tensor = input_tensor if input_tensor is not None else KerasTensor(self._batch_shape, self.dtype,
                                                                            name=self.name)
@@ -130,14 +135,14 @@ class InputLayer(Layer):
 
     def get_config(self):
         return {"batch_shape": list(self._batch_shape), "dtype": self.dtype, "sparse": self.sparse,
-                "name": self.name}
+                "ragged": self.ragged, "name": self.name, "optional": self.optional}
 
 
 def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None,
-          optional=False):
+          optional=False, ragged=False):
     """A symbolic input for the Functional API: ``keras.Input(shape=(784,))`` is a KerasTensor ``(None, 784)``."""
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, batch_shape=batch_shape,
-                       name=name, input_tensor=tensor)
+                       name=name, input_tensor=tensor, optional=optional, ragged=ragged)
     return layer.output
 
 

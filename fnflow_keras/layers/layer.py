@@ -523,6 +523,13 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+def check_no_quantization(layer_name, quantization_config):
+    """Keras 3.15 writes ``quantization_config: null``; a real quantization config is not supported."""
+    if quantization_config is not None:
+        raise NotImplementedError(f"{layer_name}: quantization_config={quantization_config!r} is not supported by "
+                                  f"fnflow_keras (quantized layers); only None")
+
+
 class _null:
     def __enter__(self):
         return self

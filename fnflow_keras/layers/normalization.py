@@ -21,8 +21,12 @@ class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 synchronized=False, **kwargs):
+                 synchronized=False, renorm=False, renorm_clipping=None, renorm_momentum=0.99, **kwargs):
         super().__init__(**kwargs)
+        if renorm:
+            raise NotImplementedError("BatchNormalization(renorm=True) (batch renormalization) is not supported by "
+                                      "fnflow_keras")
+        self.renorm, self.renorm_clipping, self.renorm_momentum = False, renorm_clipping, float(renorm_momentum)
         self.axis = int(axis)
         self.momentum, self.epsilon = float(momentum), float(epsilon)
         self.center, self.scale = center, scale
@@ -86,7 +90,8 @@ class BatchNormalization(Layer):
                 "moving_variance_initializer": serialize_keras_object(self.moving_variance_initializer),
                 "beta_regularizer": serialize_keras_object(self.beta_regularizer),
                 "gamma_regularizer": serialize_keras_object(self.gamma_regularizer),
-                "beta_constraint": None, "gamma_constraint": None, "synchronized": False}
+                "beta_constraint": None, "gamma_constraint": None, "synchronized": False,
+                "renorm": self.renorm, "renorm_clipping": self.renorm_clipping, "renorm_momentum": self.renorm_momentum}
 
 
 class LayerNormalization(Layer):

@@ -37,6 +37,7 @@ class _Cell(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.dropout = min(1.0, max(0.0, dropout))
         self.recurrent_dropout = min(1.0, max(0.0, recurrent_dropout))
+        self.seed = seed
         self.seed_generator = krandom.SeedGenerator(seed)
 
     def _bias_shape(self):
@@ -69,7 +70,8 @@ class _Cell(Layer):
                 "kernel_regularizer": serialize_keras_object(self.kernel_regularizer),
                 "recurrent_regularizer": serialize_keras_object(self.recurrent_regularizer),
                 "bias_regularizer": serialize_keras_object(self.bias_regularizer),
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, **self._extra}
+                "kernel_constraint": None, "recurrent_constraint": None, "bias_constraint": None,
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed, **self._extra}
 
 
 class SimpleRNNCell(_Cell):
@@ -94,6 +96,7 @@ class SimpleRNNCell(_Cell):
     def get_config(self):
         config = super().get_config()
         config.pop("recurrent_activation", None)
+        config.pop("seed", None)  # Keras's SimpleRNN does not save its seed
         return config
 
 
@@ -286,7 +289,8 @@ class _Recurrent(RNN):
         cfg = self.cell.get_config()
         for k in ("name", "trainable", "dtype"):
             cfg.pop(k, None)
-        return {**RNN.get_config(self), **cfg}
+        return {**RNN.get_config(self), "activity_regularizer": serialize_keras_object(self.activity_regularizer),
+                **cfg}
 
     @classmethod
     def from_config(cls, config):

@@ -14,6 +14,19 @@ import fnflow.optim as O
 from fnflow_keras.optimizers import schedules
 from fnflow_keras.optimizers.optimizer import Optimizer
 
+# the slots real Keras 3 creates, one tuple per `add_optimizer_variables` call (keras/src/optimizers/*.py `build`)
+_KERAS_SLOT_GROUPS = {
+    "SGD": (("momentum",),),
+    "Adam": (("momentum", "velocity"), ("velocity_hat",)),
+    "AdamW": (("momentum", "velocity"), ("velocity_hat",)),
+    "Nadam": (("momentum", "velocity"),),
+    "Adamax": (("momentum", "norm"),),
+    "Adadelta": (("accumulated_grad", "accumulated_delta_var"),),
+    "Adagrad": (("accumulator",),),
+    "Lion": (("momentum",),),
+    "RMSprop": (("velocity",), ("momentum",), ("average_gradient",)),
+}
+
 
 def _opt_class(cls_name, fn, default_lr, params, default_name, doc):
     """An Optimizer subclass with Keras's signature: ``learning_rate``, ``params`` (name -> default), common args."""
@@ -52,7 +65,8 @@ def _opt_class(cls_name, fn, default_lr, params, default_name, doc):
         return cfg
 
     return type(cls_name, (Optimizer,), {"__init__": __init__, "_fnflow_transform": _fnflow_transform,
-                                         "get_config": get_config, "__doc__": doc})
+                                         "get_config": get_config, "__doc__": doc,
+                                         "_keras_slot_groups": _KERAS_SLOT_GROUPS.get(cls_name)})
 
 
 SGD = _opt_class("SGD", O.sgd, 0.01, {"momentum": 0.0, "nesterov": False}, "SGD",
@@ -96,9 +110,10 @@ def get(identifier):
 def serialize(optimizer):
     cls = type(optimizer)
     builtin = _CLASSES.get(cls.__name__) is cls
+    from fnflow_keras.utils.serialization_lib import get_registered_name
+
     return {"module": "keras.optimizers" if builtin else cls.__module__, "class_name": cls.__name__,
-            "config": optimizer.get_config(), "registered_name": cls.__name__ if builtin else
-            getattr(cls, "_keras_registered_name", cls.__name__)}
+            "config": optimizer.get_config(), "registered_name": None if builtin else get_registered_name(cls)}
 
 
 def deserialize(config, custom_objects=None):

@@ -43,6 +43,9 @@ def _is_schedule(lr):
 class Optimizer:
     """Base of the Keras optimizers (see the module docstring)."""
 
+    # built-in optimizers: the slot names of each of Keras's `add_optimizer_variables` calls, in order
+    _keras_slot_groups = None
+
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
@@ -137,9 +140,30 @@ class Optimizer:
 
     @property
     def variables(self):
-        """``[iterations, learning_rate, *slots]`` in Keras's order (learning_rate left out for schedules)."""
+        """``[iterations, learning_rate, *slots]`` in Keras 3's order (learning_rate left out for schedules).
+
+        Keras creates the slots of a built-in optimizer group by group (Adam: ``momentum, velocity`` then, with
+        amsgrad, ``velocity_hat``; RMSprop: ``velocity``, ``momentum``, ``average_gradient``), the names of one
+        group interleaved per model variable: ``kernel_momentum, kernel_velocity, bias_momentum, ...``.
+        """
         head = [self._iterations] if self._schedule is not None else [self._iterations, self._learning_rate]
-        return head + list(self._variables)
+        return head + list(getattr(self, "_keras_slots", None) or self._variables)
+
+    def get_weights(self):
+        """The values of :attr:`variables` as NumPy arrays."""
+        return [np.array(v.numpy()) for v in self.variables]
+
+    def set_weights(self, weights):
+        """Set :attr:`variables` from arrays in the same order and shapes as :meth:`get_weights`."""
+        variables = self.variables
+        if len(weights) != len(variables):
+            raise ValueError(f"Optimizer {self.name!r} expects {len(variables)} weights, received {len(weights)}")
+        for v, w in zip(variables, weights):
+            w = np.asarray(w)
+            if tuple(w.shape) != tuple(v.shape):
+                raise ValueError(f"Optimizer variable {v.name!r} has shape {tuple(v.shape)}, received "
+                                 f"{tuple(w.shape)}")
+            v.assign(w.astype(v.dtype))
 
     def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="mean", name=None):
         """A new state Variable of this optimizer."""
@@ -226,7 +250,8 @@ class Optimizer:
         # "schedule" (recomputed by the transform) or a slot Variable
         self._layout = []
         self._variables = []
-        per_name = {}
+        self._keras_slots = None
+        per_name, by_slot = {}, {}
         for path, leaf in items:
             key = tu.keystr(path)
             if key == ".count":
@@ -245,6 +270,21 @@ class Optimizer:
                 var = Variable(np.asarray(leaf), dtype=np.asarray(leaf).dtype.name, trainable=False, name=name)
                 self._variables.append(var)
                 self._layout.append(var)
+                by_slot.setdefault(slot, []).append(var)
+        self._keras_slots = self._keras_slot_order(by_slot, len(var_list))
+
+    def _keras_slot_order(self, by_slot, n):
+        """The slot Variables in Keras's creation order (None: keep fnflow's order, e.g. for an unknown layout)."""
+        groups = self._keras_slot_groups
+        if groups is None:
+            return None
+        groups = [[s for s in g if s in by_slot] for g in groups]
+        grouped = {s for g in groups for s in g}
+        if any(len(by_slot[s]) != n for s in grouped):
+            return None
+        # state that is not per model variable (Nadam's u_product) comes after the slots, as in Keras
+        tail = [v for s, vs in by_slot.items() if s not in grouped for v in vs]
+        return [by_slot[s][i] for g in groups for i in range(n) for s in g] + tail
 
     def _fnflow_transform(self, learning_rate, **common):
         raise NotImplementedError

@@ -25,8 +25,13 @@ def serialize(schedule):
     cls = type(schedule)
     builtin = _CLASSES.get(cls.__name__) is cls
     return {"module": "keras.optimizers.schedules" if builtin else cls.__module__, "class_name": cls.__name__,
-            "config": schedule.get_config(), "registered_name": cls.__name__ if builtin else
-            getattr(cls, "_keras_registered_name", cls.__name__)}
+            "config": schedule.get_config(), "registered_name": None if builtin else _registered_name(cls)}
+
+
+def _registered_name(cls):
+    from fnflow_keras.utils.serialization_lib import get_registered_name
+
+    return get_registered_name(cls)
 
 
 def deserialize(config, custom_objects=None):

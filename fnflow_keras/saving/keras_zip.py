@@ -32,23 +32,11 @@ def serialize_model(model):
     from fnflow_keras.saving._compile import get_compile_config
     from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
-    config = _keras_modules(serialize_keras_object(model))
+    config = serialize_keras_object(model)
     compile_config = get_compile_config(model)
     if compile_config is not None:
         config["compile_config"] = compile_config
     return config
-
-
-def _keras_modules(config):
-    """Module names as real Keras writes them where keras.<module> lacks the class (``Functional``)."""
-    if isinstance(config, list):
-        return [_keras_modules(c) for c in config]
-    if not isinstance(config, dict):
-        return config
-    out = {k: _keras_modules(v) for k, v in config.items()}
-    if out.get("class_name") == "Functional" and out.get("module") == "keras.models":
-        out["module"] = "keras.src.models.functional"
-    return out
 
 
 def save_model(model, filepath, overwrite=True):
@@ -92,7 +80,6 @@ def read_weights_bytes(filepath):
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     """The model saved in a ``.keras`` file: architecture, weights, compile state and optimizer state."""
-    from fnflow_keras.saving._compat import strip_keras_defaults
     from fnflow_keras.saving._compile import compile_from_config
     from fnflow_keras.saving.weights_h5 import load_state_from_h5
     from fnflow_keras.utils import serialization_lib as sl
@@ -107,7 +94,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
     if weights is None:
         raise ValueError(f"Expected a {WEIGHTS} file in {filepath!r}.")
     compile_config = config.pop("compile_config", None)
-    config = strip_keras_defaults(config)
     with sl.custom_object_scope(custom_objects or {}), sl.SafeModeScope(safe_mode):
         model = sl.deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=safe_mode)
     if compile and compile_config:

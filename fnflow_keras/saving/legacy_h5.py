@@ -229,7 +229,6 @@ def save_model_to_hdf5(model, filepath, overwrite=True, include_optimizer=True):
 
 def load_model_from_hdf5(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     """A model (compiled, with its optimizer state, when the file has a training config) from a legacy .h5 file."""
-    from fnflow_keras.saving._compat import strip_keras_defaults
     from fnflow_keras.saving._compile import compile_from_training_config
     from fnflow_keras.saving.weights_h5 import keras_optimizer_variables
     from fnflow_keras.utils import serialization_lib as sl
@@ -243,7 +242,7 @@ def load_model_from_hdf5(filepath, custom_objects=None, compile=True, safe_mode=
         if hasattr(model_config, "decode"):
             model_config = model_config.decode("utf-8")
         with sl.custom_object_scope(custom_objects or {}), sl.SafeModeScope(safe_mode):
-            config = strip_keras_defaults(json.loads(model_config))
+            config = json.loads(model_config)
             model = sl.deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=safe_mode)
         load_weights_from_hdf5_group(f["model_weights"], model)
         if not compile:

@@ -75,52 +75,10 @@ def _join(path, name):
 
 # ------------------------------------------------------------------ optimizer variables in Keras's order
 
-# Keras creates these slots with one `add_optimizer_variables(vars, [names...])` call per group: the names of
-# one group are interleaved per model variable, the groups follow each other.
-_KERAS_SLOT_GROUPS = {
-    "SGD": (("momentum",),),
-    "Adam": (("momentum", "velocity"), ("velocity_hat",)),
-    "AdamW": (("momentum", "velocity"), ("velocity_hat",)),
-    "Nadam": (("momentum", "velocity"),),
-    "Lamb": (("momentum", "velocity"),),
-    "Adamax": (("momentum", "norm"),),
-    "Adadelta": (("accumulated_grad", "accumulated_delta_var"),),
-    "Ftrl": (("accumulator", "linear"),),
-    "Adagrad": (("accumulator",),),
-    "Lion": (("momentum",),),
-    "RMSprop": (("velocity",), ("momentum",), ("average_gradient",)),
-}
-
-
 def keras_optimizer_variables(optimizer):
-    """``optimizer.variables`` in the order real Keras 3 saves them (``iteration``, ``learning_rate``, slots)."""
-    variables = list(optimizer.variables)
-    groups = None
-    for cls in type(optimizer).__mro__:
-        if cls.__module__.startswith("fnflow_keras.optimizers") and cls.__name__ in _KERAS_SLOT_GROUPS:
-            groups = _KERAS_SLOT_GROUPS[cls.__name__]
-            break
-    if groups is None:
-        return variables
-    slot_names = sorted({s for g in groups for s in g}, key=len, reverse=True)
-    by_slot = {s: [] for s in slot_names}
-    head, tail = [], []
-    for v in variables:
-        name = str(getattr(v, "name", ""))
-        slot = next((s for s in slot_names if name.endswith("_" + s)), None)
-        if slot is None:
-            (tail if any(by_slot.values()) else head).append(v)
-        else:
-            by_slot[slot].append(v)
-    out = list(head)
-    for group in groups:
-        counts = {len(by_slot[s]) for s in group}
-        if len(counts) != 1:
-            return variables  # an unexpected layout: keep the optimizer's own order
-        for i in range(counts.pop()):
-            out.extend(by_slot[s][i] for s in group)
-    out.extend(tail)
-    return out if len(out) == len(variables) else variables
+    """``optimizer.variables``: already in the order real Keras 3 saves them (``iteration``, ``learning_rate``,
+    the slots interleaved per model variable)."""
+    return list(optimizer.variables)
 
 
 # ------------------------------------------------------------------ saving

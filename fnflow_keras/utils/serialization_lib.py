@@ -38,20 +38,52 @@ for _k, _m in [("keras.layers", "fnflow_keras.layers"), ("keras.models", "fnflow
     register_module(_k, _m)
 
 
+_NAMES_BY_OBJECT = {}  # class or function -> "package>Name" (the object itself, never its subclasses)
+
+
+class _OwnRegisteredName:
+    """``cls._keras_registered_name``: the registered name of exactly that class; a subclass that was not
+    registered itself reads its own ``__name__`` (as Keras's ``get_registered_name``), not its parent's."""
+
+    def __get__(self, obj, owner=None):
+        owner = owner if owner is not None else type(obj)
+        return _NAMES_BY_OBJECT.get(owner, owner.__name__)
+
+
 def register_keras_serializable(package="Custom", name=None):
     """Decorator: make a class or function loadable by name (``"package>Name"``)."""
 
     def deco(obj):
         key = f"{package}>{name or obj.__name__}"
+        if key in _REGISTERED and _REGISTERED[key] is not obj:
+            _NAMES_BY_OBJECT.pop(_REGISTERED[key], None)
         _REGISTERED[key] = obj
-        obj._keras_registered_name = key
+        _NAMES_BY_OBJECT[obj] = key
+        if isinstance(obj, type):
+            obj._keras_registered_name = _OwnRegisteredName()
+        else:
+            obj._keras_registered_name = key
         return obj
 
     return deco
 
 
 def get_registered_name(obj) -> str:
-    return getattr(obj, "_keras_registered_name", None) or getattr(obj, "__name__", type(obj).__name__)
+    """The name ``obj`` (a class or function) was registered under, else its ``__name__``.
+
+    Looked up for the object itself: an unregistered subclass of a registered class is not its parent."""
+    try:
+        found = _NAMES_BY_OBJECT.get(obj)
+    except TypeError:  # unhashable
+        found = None
+    return found or getattr(obj, "__name__", type(obj).__name__)
+
+
+def _registered_name_or_none(obj):
+    try:
+        return _NAMES_BY_OBJECT.get(obj)
+    except TypeError:
+        return None
 
 
 def get_registered_object(name, custom_objects=None, module_objects=None):
@@ -84,13 +116,43 @@ def custom_object_scope(custom_objects):
 CustomObjectScope = custom_object_scope
 
 
+# Built-in classes whose Keras 3 export is not ``keras.<their submodule>`` (keras.src.api_export names them):
+# the base classes are exported at the top level, Functional is not exported (Keras writes its source module).
+_KERAS_MODULE_OF_CLASS = {"Layer": "keras", "Model": "keras", "Sequential": "keras", "Initializer": "keras",
+                          "Regularizer": "keras", "Constraint": "keras", "Optimizer": "keras", "Loss": "keras",
+                          "Metric": "keras", "DTypePolicy": "keras", "Functional": "keras.src.models.functional",
+                          "LossFunctionWrapper": "keras.src.losses.losses"}
+_NOT_EXPORTED = {"Functional", "LossFunctionWrapper"}
+_KERAS_SUBMODULES = ("layers", "models", "initializers", "regularizers", "constraints", "activations",
+                     "optimizers", "losses", "metrics")
+
+
+def _is_builtin(cls):
+    return cls.__module__.startswith("fnflow_keras.") and _registered_name_or_none(cls) is None
+
+
 def _module_of(obj):
-    mod = type(obj).__module__ if not isinstance(obj, type) else obj.__module__
-    for keras_mod in ("layers", "models", "initializers", "regularizers", "activations", "optimizers", "losses",
-                      "metrics"):
-        if mod.startswith(f"fnflow_keras.{keras_mod}"):
-            return f"keras.{keras_mod}"
+    """The ``module`` Keras 3 writes: the public API module of a built-in class (``keras.layers`` for Dense,
+    ``keras`` for Sequential, ``keras.src.models.functional`` for Functional), else the class's own module."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    mod = cls.__module__
+    if not _is_builtin(cls):
+        return mod
+    if cls.__name__ in _KERAS_MODULE_OF_CLASS:
+        return _KERAS_MODULE_OF_CLASS[cls.__name__]
+    parts = mod.split(".")
+    if len(parts) > 1 and parts[1] in _KERAS_SUBMODULES:
+        if parts[1:3] == ["optimizers", "schedules"]:
+            return "keras.optimizers.schedules"
+        return f"keras.{parts[1]}"
     return mod
+
+
+def _class_registered_name(cls):
+    """Keras's ``registered_name``: None for exported built-ins, the registered or class name otherwise."""
+    if _is_builtin(cls) and cls.__name__ not in _NOT_EXPORTED:
+        return None
+    return get_registered_name(cls)
 
 
 def _plain(value):
@@ -124,9 +186,8 @@ def serialize_keras_object(obj):
                 "registered_name": name if ">" in name else None}
     if hasattr(obj, "get_config"):
         config = _plain(obj.get_config())
-        reg = getattr(type(obj), "_keras_registered_name", None)
         out = {"module": _module_of(obj), "class_name": type(obj).__name__, "config": config,
-               "registered_name": reg}
+               "registered_name": _class_registered_name(type(obj))}
         build_config = getattr(obj, "get_build_config", None)
         if build_config is not None:
             bc = build_config()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnflow.numpy as fnp
 from fnflow_keras import activations, initializers, regularizers
-from fnflow_keras.layers.layer import Layer
+from fnflow_keras.layers.layer import Layer, check_no_quantization
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
 
@@ -13,8 +13,10 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        check_no_quantization("Dense", quantization_config)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -54,6 +56,6 @@ class Dense(Layer):
             "bias_initializer": serialize_keras_object(self.bias_initializer),
             "kernel_regularizer": serialize_keras_object(self.kernel_regularizer),
             "bias_regularizer": serialize_keras_object(self.bias_regularizer),
-            "kernel_constraint": None, "bias_constraint": None,
+            "kernel_constraint": None, "bias_constraint": None, "quantization_config": None,
         })
         return config
