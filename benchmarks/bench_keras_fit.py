@@ -15,8 +15,12 @@ fnflow_keras with this interpreter, then Keras 3 with ``KERAS_BACKEND=jax`` and 
 ``--python`` interpreter (default ``/work/peers/bin/python``), skipped with a note where it or the
 backend is not installed. Target: fnflow_keras <= 1.0x Keras-on-JAX.
 
+``--threads N`` runs every framework on N threads (OpenBLAS/OpenMP/numba via the environment, XLA's Eigen
+pool via ``XLA_FLAGS``, ``torch.set_num_threads``); by default each uses its own default. On a machine
+shared with other work, ``--threads 1`` avoids the oversubscription that makes multi-threaded BLAS crawl.
+
 Run: ``python benchmarks/bench_keras_fit.py [--python PEERS_PY] [--epochs 4] [--steps 20]
-[--workloads W1,W2,W3] [--json rows.jsonl]`` (``BENCH_QUICK=1``: 3 epochs of 5 steps).
+[--workloads W1,W2,W3] [--threads N] [--json rows.jsonl]`` (``BENCH_QUICK=1``: 3 epochs of 5 steps).
 """
 
 from __future__ import annotations
@@ -83,6 +87,11 @@ def time_fit(keras, name, epochs, steps):
 
 
 def worker(framework, workloads, epochs, steps):
+    threads = os.environ.get("BENCH_THREADS")
+    if threads and os.environ.get("KERAS_BACKEND") == "torch":
+        import torch
+
+        torch.set_num_threads(int(threads))
     if framework == "fnflow_keras":
         import fnflow_keras as keras
 
@@ -108,6 +117,12 @@ def run_child(label, python, env_extra, args):
     if not python or not os.path.exists(python):
         return f"{label}: interpreter {python!r} not found"
     env = dict(os.environ, **env_extra)
+    if args.threads:
+        n = str(args.threads)
+        env.update(BENCH_THREADS=n, OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=n, MKL_NUM_THREADS=n, NUMBA_NUM_THREADS=n,
+                   XLA_FLAGS=(env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen="
+                              + ("false" if args.threads == 1 else "true")
+                              + f" intra_op_parallelism_threads={n}").strip())
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [python, os.path.abspath(__file__), "--worker", env_extra.get("_FRAMEWORK", "keras"),
            "--workloads", ",".join(args.workloads), "--epochs", str(args.epochs), "--steps", str(args.steps)]
@@ -132,6 +147,7 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=3 if QUICK else 4)
     p.add_argument("--steps", type=int, default=5 if QUICK else 20)
     p.add_argument("--workloads", default="W1,W2,W3")
+    p.add_argument("--threads", type=int, default=0, help="threads for every framework (0: their defaults)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per framework")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--json", help="append the rows to this JSON-lines file")
@@ -146,7 +162,9 @@ def main(argv=None):
         print_machine()
     except Exception:
         pass
-    print(f"Keras fit ms/step (median over epochs 2..{args.epochs}, {args.steps} steps each; lower is better)")
+    threads = f"{args.threads} thread(s) each" if args.threads else "default threads"
+    print(f"Keras fit ms/step (median over epochs 2..{args.epochs}, {args.steps} steps each, {threads}; "
+          "lower is better)")
     for w in args.workloads:
         print(f"  {w}: {WORKLOADS.get(w, '?')}")
     cols = [f"{w} ms/step" for w in args.workloads]
