@@ -9,6 +9,7 @@ from fnflow_keras.layers.core import (  # noqa: F401
     Flatten,
     Identity,
     Lambda,
+    Masking,
     Permute,
     RepeatVector,
     Reshape,

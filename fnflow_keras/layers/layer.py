@@ -21,6 +21,7 @@ from fnflow.core.trace import Tracer
 from fnflow_keras import backend
 from fnflow_keras import initializers as kinit
 from fnflow_keras.utils import nest
+from fnflow_keras.utils.masking import get_keras_mask, masks_of, set_keras_mask
 from fnflow_keras.variables import StatelessScope, Variable, get_stateless_scope
 
 _ctx = threading.local()
@@ -108,7 +109,8 @@ class Layer:
         from fnflow_keras import regularizers
 
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.supports_masking = False
+        # Keras 3: a layer supports masking when it defines compute_mask (others set it in their constructor)
+        self.supports_masking = type(self).compute_mask is not Layer.compute_mask
         self._build_shapes = None
         if batch_input_shape is not None:
             self._input_shape_arg = tuple(batch_input_shape)[1:]
@@ -337,11 +339,43 @@ class Layer:
             return {"input_shape": self._build_shapes}
         return None
 
+    def compute_mask(self, inputs, previous_mask=None):
+        """The mask of the outputs (Keras's default: the inputs' mask, passed through)."""
+        return previous_mask
+
+    def _previous_mask(self, args, kwargs):
+        """The explicit ``mask=`` argument, else the mask attached to the first input (Keras's rule)."""
+        mask = kwargs.get("mask")
+        if mask is None and args:
+            mask = masks_of(args[0])
+        return mask
+
+    def _set_output_masks(self, inputs, outputs, previous_mask):
+        """Attach ``compute_mask(inputs, previous_mask)`` to the outputs that do not carry a mask yet."""
+        if not self.supports_masking:
+            return
+        if previous_mask is None and type(self).compute_mask is Layer.compute_mask:
+            return
+        single = not isinstance(outputs, (list, tuple))
+        outs = [outputs] if single else list(outputs)
+        if all(get_keras_mask(o) is not None for o in outs):
+            return
+        masks = self.compute_mask(inputs, previous_mask)
+        if masks is None:
+            return
+        masks = [masks] if single or not isinstance(masks, (list, tuple)) else list(masks)
+        if len(masks) == 1 and len(outs) > 1:
+            masks = masks * len(outs)
+        for o, m in zip(outs, masks):
+            if m is not None and get_keras_mask(o) is None:
+                set_keras_mask(o, m)
+
     def __call__(self, *args, **kwargs):
         if not args and "inputs" in kwargs:
             args = (kwargs.pop("inputs"),)
         if any(_is_keras_tensor(t) for t in nest.flatten((args, kwargs))):
             return self._symbolic_call(args, kwargs)
+        previous_mask = self._previous_mask(args, kwargs)
         args = nest.map_structure(lambda t: _to_tensor(t, self.compute_dtype), args)
         training = kwargs.get("training", None)
         stack = _training_stack()
@@ -356,6 +390,8 @@ class Layer:
             kwargs.pop("training", None)
         if not self._call_has_mask:
             kwargs.pop("mask", None)
+        elif kwargs.get("mask") is None and previous_mask is not None:
+            kwargs["mask"] = previous_mask
         if not self.built:
             self._maybe_build(nest.map_structure(_shape_of, args[0]) if args else None)
         stack.append(training)
@@ -367,6 +403,8 @@ class Layer:
         if self.activity_regularizer is not None:
             for out in nest.flatten(outputs):
                 self.add_loss(self.activity_regularizer(out) / max(1, int(out.shape[0]) if out.ndim else 1))
+        if args:
+            self._set_output_masks(args[0], outputs, previous_mask)
         return outputs
 
     # ------------------------------------------------------------ symbolic calls
@@ -428,9 +466,49 @@ class Layer:
             first = args[0] if args else None
             self._maybe_build(nest.map_structure(lambda t: t.shape if _is_keras_tensor(t) else _shape_of(t),
                                                  first))
+        # masks are not recorded in the node: at run time they travel attached to the values
+        previous_mask = self._previous_mask(args, kwargs)
         outputs = self.compute_output_spec(*args, **kwargs)
         Node(self, args, kwargs, outputs)
+        if self.supports_masking and args and (previous_mask is not None
+                                               or type(self).compute_mask is not Layer.compute_mask):
+            self._set_symbolic_masks(args[0], outputs, previous_mask)
         return outputs
+
+    def _set_symbolic_masks(self, first, outputs, previous_mask):
+        """KerasTensor masks for symbolic outputs: ``compute_mask`` traced on shapes (unknown sizes 2 and 3)."""
+        from fnflow_keras.layers.input_layer import KerasTensor
+
+        struct = (first, previous_mask)
+        flat = nest.flatten(struct)
+        kts = [t for t in flat if _is_keras_tensor(t)]
+        none_out = []
+
+        def run(n):
+            def f(*vals):
+                it = iter(vals)
+                a, m = nest.pack_sequence_as(struct, [next(it) if _is_keras_tensor(t) else t for t in flat])
+                masks = self.compute_mask(a, m)
+                ms = masks if isinstance(masks, (list, tuple)) else [masks]
+                none_out[:] = [x is None for x in ms]
+                return [fnp.zeros((), "bool") if x is None else fnp.asarray(x) for x in ms]
+
+            specs = [fnflow.ShapeDtypeStruct(tuple(n if d is None else d for d in t.shape), t.dtype) for t in kts]
+            return fnflow.eval_shape(f, *specs)
+
+        try:
+            a, b = run(2), run(3)
+        except Exception:  # a compute_mask that cannot be traced on shapes: masks appear at run time only
+            return
+        masks = [None if is_none else KerasTensor(tuple(d1 if d1 == d2 else None for d1, d2 in zip(x.shape, y.shape)),
+                                                  "bool")
+                 for x, y, is_none in zip(a, b, none_out)]
+        outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        if len(masks) == 1 and len(outs) > 1:
+            masks = masks * len(outs)
+        for o, m in zip(outs, masks):
+            if m is not None and _is_keras_tensor(o) and get_keras_mask(o) is None:
+                set_keras_mask(o, m)
 
     # ------------------------------------------------------------ functional-API attributes
 

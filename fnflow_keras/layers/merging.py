@@ -31,6 +31,12 @@ class Merge(Layer):
     def call(self, inputs):
         return functools.reduce(self._merge, inputs)
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras: the OR of the inputs' masks (None when one input has none)."""
+        if mask is None or not isinstance(mask, (list, tuple)) or any(m is None for m in mask):
+            return None
+        return functools.reduce(fnp.logical_or, [fnp.asarray(m) for m in mask])
+
     def compute_output_shape(self, input_shape):
         return _broadcast_shape(input_shape)
 
@@ -84,6 +90,19 @@ class Concatenate(Merge):
 
     def call(self, inputs):
         return fnp.concatenate(list(inputs), axis=self.axis)
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras: the masks (all-True for unmasked inputs) concatenated along ``axis``, then any over the last."""
+        if mask is None or not isinstance(mask, (list, tuple)) or all(m is None for m in mask):
+            return None
+        masks = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                m = fnp.ones(x.shape, "bool")
+            elif m.ndim < x.ndim:
+                m = fnp.logical_or(fnp.expand_dims(m, -1), fnp.zeros(x.shape, "bool"))
+            masks.append(m)
+        return fnp.any(fnp.concatenate(masks, axis=self.axis), axis=-1)
 
     def compute_output_shape(self, input_shape):
         out = list(input_shape[0])

@@ -114,7 +114,25 @@ class GlobalMaxPooling2D(BaseGlobalPooling):
 
 
 class GlobalAveragePooling1D(BaseGlobalPooling):
+    """Mean over the steps; with a mask, the mean over the unmasked steps only (as Keras)."""
+
     rank, mode = 1, "avg"
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        steps = 1 if self.data_format == "channels_last" else 2
+        m = fnp.expand_dims(fnp.asarray(mask).astype("bool"), 2 if self.data_format == "channels_last" else 1)
+        x = fnp.where(m, inputs, 0)
+        w = m.astype(inputs.dtype)
+        return fnp.sum(x, axis=steps, keepdims=self.keepdims) / fnp.sum(w, axis=steps, keepdims=self.keepdims)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 class GlobalAveragePooling2D(BaseGlobalPooling):

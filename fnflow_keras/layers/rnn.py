@@ -227,13 +227,39 @@ class RNN(Layer):
             out, new = cell.step(xt, carry, w)
             return new, out
 
-        last, outs = lax.scan(body, states, xw, reverse=False) if not self.go_backwards else lax.scan(
-            body, states, xw[::-1])
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if mask is None:
+            xs, step = xw, body
+        else:
+            # Keras's masked steps: the states stay as they were and the output repeats the previous output
+            # (the first state) — or is zero with zero_output_for_mask
+            xs = (xw, fnp.moveaxis(fnp.asarray(mask).astype("bool"), 1, 0)[:, :, None])
+            zero_out = self.zero_output_for_mask
+
+            def step(carry, x_m):
+                xt, mt = x_m
+                new, out = body(carry, xt)
+                out = fnp.where(mt, out, fnp.zeros((), out.dtype) if zero_out else carry[0])
+                return tuple(fnp.where(mt, n, c) for n, c in zip(new, carry)), out
+
+        if self.go_backwards:
+            xs = tuple(x[::-1] for x in xs) if isinstance(xs, tuple) else xs[::-1]
+        last, outs = lax.scan(step, states, xs)
         outs = fnp.moveaxis(outs, 0, 1)
         output = outs if self.return_sequences else outs[:, -1]
         if self.return_state:
             return [output, *last]
         return output
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras: the input mask for ``return_sequences`` outputs, None otherwise (and for the states)."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        out = mask if self.return_sequences else None
+        if self.return_state:
+            return [out] + [None] * (2 if isinstance(self.cell, LSTMCell) else 1)
+        return out
 
     def compute_output_shape(self, input_shape):
         batch, time = input_shape[0], input_shape[1]

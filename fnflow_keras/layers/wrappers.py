@@ -27,6 +27,10 @@ class Wrapper(Layer):
 class TimeDistributed(Wrapper):
     """Apply ``layer`` to every slice ``inputs[:, t]`` (by folding time into the batch)."""
 
+    def __init__(self, layer, **kwargs):
+        super().__init__(layer, **kwargs)
+        self.supports_masking = True  # the (batch, time) mask passes through
+
     def build(self, input_shape):
         if not self.layer.built:
             self.layer._maybe_build((None,) + tuple(input_shape[2:]))
@@ -71,9 +75,9 @@ class Bidirectional(Wrapper):
             lay._maybe_build(input_shape)
         self.built = True
 
-    def call(self, inputs, training=None, initial_state=None):
-        fw = self.forward_layer(inputs, training=training)
-        bw = self.backward_layer(inputs, training=training)
+    def call(self, inputs, training=None, initial_state=None, mask=None):
+        fw = self.forward_layer(inputs, training=training, mask=mask)
+        bw = self.backward_layer(inputs, training=training, mask=mask)
         states = []
         if self.return_state:
             fw, states_f = fw[0], fw[1:]
@@ -93,6 +97,19 @@ class Bidirectional(Wrapper):
             out = [fw, bw]
         if self.return_state:
             return (out if isinstance(out, list) else [out]) + states
+        return out
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras: the input mask for sequence outputs (one per output with ``merge_mode=None``)."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if self.return_sequences:
+            out = mask if self.merge_mode else [mask, mask]
+        else:
+            out = None if self.merge_mode else [None, None]
+        if self.return_state:
+            n = 2 if type(self.forward_layer.cell).__name__ == "LSTMCell" else 1
+            return (out if isinstance(out, list) else [out]) + [None] * (2 * n)
         return out
 
     def compute_output_shape(self, input_shape):

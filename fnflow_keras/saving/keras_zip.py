@@ -29,11 +29,10 @@ WEIGHTS = "model.weights.h5"
 
 def serialize_model(model):
     """The ``config.json`` dict of ``model`` (architecture, build and compile configs)."""
-    from fnflow_keras.saving._compile import get_compile_config
     from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
     config = serialize_keras_object(model)
-    compile_config = get_compile_config(model)
+    compile_config = model.get_compile_config() if hasattr(model, "get_compile_config") else None
     if compile_config is not None:
         config["compile_config"] = compile_config
     return config
@@ -80,7 +79,6 @@ def read_weights_bytes(filepath):
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     """The model saved in a ``.keras`` file: architecture, weights, compile state and optimizer state."""
-    from fnflow_keras.saving._compile import compile_from_config
     from fnflow_keras.saving.weights_h5 import load_state_from_h5
     from fnflow_keras.utils import serialization_lib as sl
 
@@ -98,7 +96,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         model = sl.deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=safe_mode)
     if compile and compile_config:
         with sl.custom_object_scope(custom_objects or {}):
-            compile_from_config(model, compile_config, custom_objects)
+            model.compile_from_config(compile_config)
     with h5py.File(io.BytesIO(weights), "r") as f:
         load_state_from_h5(model, f)
     return model

@@ -11,9 +11,39 @@ Both are built once, from the first batch, and then run inside the pure train st
 
 from __future__ import annotations
 
+import math
+
+import fnflow.numpy as fnp
 from fnflow_keras import losses as losses_module
 from fnflow_keras import metrics as metrics_module
 from fnflow_keras.utils import nest
+from fnflow_keras.utils.masking import get_keras_mask
+
+
+def apply_mask(sample_weight, mask, reduction, dtype="float32"):
+    """Keras's ``apply_mask``: fold an output mask into the sample weights.
+
+    For the mean reductions the valid entries weigh ``total / valid`` (so the
+    mean is taken over the unmasked entries only), for sums they weigh 1.
+    """
+    if mask is None:
+        return sample_weight
+    mask = fnp.asarray(mask)
+    if reduction in ("mean", "sum_over_batch_size"):
+        total = float(math.prod(mask.shape))
+        valid = fnp.sum(mask.astype(dtype))
+        weight = fnp.where(valid > 0, total / fnp.maximum(valid, 1.0), 0.0).astype(dtype)
+        float_mask = fnp.where(mask.astype("bool"), weight, fnp.zeros((), dtype))
+    else:
+        float_mask = mask.astype(dtype)
+    if sample_weight is None:
+        return float_mask
+    sample_weight = fnp.asarray(sample_weight).astype(dtype)
+    while sample_weight.ndim < float_mask.ndim:
+        sample_weight = fnp.expand_dims(sample_weight, -1)
+    while float_mask.ndim < sample_weight.ndim:
+        float_mask = fnp.expand_dims(float_mask, -1)
+    return sample_weight * float_mask
 
 
 def _shape(x):
@@ -140,6 +170,7 @@ class CompileLoss:
             if fn is None:
                 values.append(None)
                 continue
+            sw = apply_mask(sw, get_keras_mask(yp), getattr(fn, "reduction", "sum_over_batch_size"))
             v = fn(yt, yp, sw)
             values.append(v)
             v = v * w if w is not None else v
@@ -152,7 +183,13 @@ class CompileLoss:
 
 
 class CompileMetrics:
-    """The ``metrics`` and ``weighted_metrics`` of ``compile``, per output, with Keras's log names."""
+    """The ``metrics`` and ``weighted_metrics`` of ``compile``, per output, with Keras's log names.
+
+    As in Keras 3 it is itself one entry of ``model.metrics`` (named ``compile_metrics``) whose
+    ``result()`` is the dict of its metrics' results.
+    """
+
+    name = "compile_metrics"
 
     def __init__(self, metrics, weighted_metrics, output_names=None):
         for arg, what in ((metrics, "metrics"), (weighted_metrics, "weighted_metrics")):
@@ -209,12 +246,25 @@ class CompileMetrics:
     def metrics(self):
         return [m for _, m, _, _ in self.entries]
 
+    @property
+    def variables(self):
+        return [v for m in self.metrics for v in m.variables]
+
+    def reset_state(self):
+        for m in self.metrics:
+            m.reset_state()
+
+    def __repr__(self):
+        return "<CompileMetrics name=compile_metrics>"
+
     def update_state(self, y_true, y_pred, sample_weight=None):
         flat_pred = nest.flatten(y_pred)
         flat_true = flat_targets(y_true, self.names, len(flat_pred))
         flat_sw = flat_targets(sample_weight, self.names, len(flat_pred), "sample_weight")
         for _, m, i, weighted in self.entries:
-            m.update_state(flat_true[i], flat_pred[i], sample_weight=flat_sw[i] if weighted else None)
+            # as Keras's MeanMetricWrapper: the output mask weighs the entries (masked ones count 0)
+            sw = apply_mask(flat_sw[i] if weighted else None, get_keras_mask(flat_pred[i]), "sum")
+            m.update_state(flat_true[i], flat_pred[i], sample_weight=sw)
 
     def result(self):
         return {name: m.result() for name, m, _, _ in self.entries}

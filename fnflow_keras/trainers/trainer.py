@@ -28,6 +28,7 @@ from fnflow_keras.metrics.metric import Mean
 from fnflow_keras.trainers import data_adapters as da
 from fnflow_keras.trainers.compile_utils import CompileLoss, CompileMetrics
 from fnflow_keras.utils import nest
+from fnflow_keras.utils.masking import get_keras_mask, set_keras_mask
 from fnflow_keras.variables import StatelessScope
 
 
@@ -77,7 +78,9 @@ class Trainer:
         except TypeError:
             names = None
         self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
-        self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names)
+        # as Keras 3: a CompileMetrics container only when metrics were asked for
+        self._compile_metrics = (CompileMetrics(metrics, weighted_metrics, names)
+                                 if metrics is not None or weighted_metrics is not None else None)
         self._loss_tracker = Mean(name="loss")
         self.run_eagerly = bool(run_eagerly)
         self.jit_compile = True if jit_compile == "auto" else bool(jit_compile)
@@ -89,20 +92,42 @@ class Trainer:
 
     @property
     def metrics(self):
-        """``[loss tracker, compiled metrics..., per-output loss trackers]`` (empty before the first batch)."""
+        """Keras 3's list: ``[loss tracker, CompileMetrics container, per-output loss trackers]``."""
         if not self.compiled or self._loss_tracker is None:
             return []
         out = [self._loss_tracker]
-        if self._compile_built:
-            out += self._compile_metrics.metrics
-            if self._compile_loss is not None:
-                out += self._compile_loss.metrics
+        if self._compile_metrics is not None:
+            out.append(self._compile_metrics)
+        if self._compile_built and self._compile_loss is not None:
+            out += self._compile_loss.metrics
         return out
 
     @property
     def metrics_names(self):
-        return ["loss"] + ([n for n, *_ in self._compile_metrics.entries] if self._compile_built else []) + (
-            [t.name for t in self._compile_loss.metrics] if self._compile_built and self._compile_loss else [])
+        """``[m.name for m in model.metrics]``: ``["loss", "compile_metrics"]`` with compiled metrics."""
+        return [m.name for m in self.metrics]
+
+    def _log_names(self):
+        """The names of the logs in Keras's order (the compiled metrics expanded), for evaluate's list."""
+        names = []
+        for m in self.metrics:
+            if m is self._compile_metrics:
+                names += [n for n, *_ in m.entries]
+            else:
+                names.append(m.name)
+        return names
+
+    def get_compile_config(self):
+        """The arguments of ``compile`` as Keras 3 serializes them (None when the model is not compiled)."""
+        from fnflow_keras.saving._compile import get_compile_config
+
+        return get_compile_config(self)
+
+    def compile_from_config(self, config):
+        """``compile`` from :meth:`get_compile_config`'s dict; builds the optimizer when the model is built."""
+        from fnflow_keras.saving._compile import compile_from_config
+
+        compile_from_config(self, config)
 
     def reset_metrics(self):
         for m in self.metrics:
@@ -136,7 +161,8 @@ class Trainer:
         if not self._compile_built:
             if self._compile_loss is not None and not self._compile_loss.built:
                 self._compile_loss.build(y, y_pred)
-            self._compile_metrics.build(y, y_pred)
+            if self._compile_metrics is not None:
+                self._compile_metrics.build(y, y_pred)
             self._compile_built = True
         trainable = self.trainable_variables
         if not self.optimizer.built or [id(v) for v in self.optimizer._trainable_variables] != [
@@ -160,13 +186,15 @@ class Trainer:
                 for tracker, value in zip(self._compile_loss.trackers, self._per_output_losses):
                     if tracker is not None:
                         tracker.update_state(value, sample_weight=batch_size)
-            self._compile_metrics.update_state(y, y_pred, sample_weight)
+            if self._compile_metrics is not None:
+                self._compile_metrics.update_state(y, y_pred, sample_weight)
             logs = {m_name: m.result() for m_name, m in self._named_metrics()}
         return [scope.get(v) for v in metric_vars], logs
 
     def _named_metrics(self):
         out = [("loss", self._loss_tracker)]
-        out += [(n, m) for n, m, _, _ in self._compile_metrics.entries]
+        if self._compile_metrics is not None:
+            out += [(n, m) for n, m, _, _ in self._compile_metrics.entries]
         if self._compile_loss is not None:
             out += [(t.name, t) for t in self._compile_loss.metrics]
         return out
@@ -190,9 +218,13 @@ class Trainer:
                     loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw, training=True)
                 finally:
                     self._step_losses = None
-                return loss, (y_pred, new_ntv, self._per_output_losses)
+                masks = [get_keras_mask(t) for t in nest.flatten(y_pred)]
+                return loss, (y_pred, new_ntv, self._per_output_losses, masks)
 
-            (loss, (y_pred, new_ntv, per_output)), grads = fnflow.value_and_grad(loss_fn, has_aux=True)(list(tv))
+            (loss, (y_pred, new_ntv, per_output, masks)), grads = fnflow.value_and_grad(loss_fn, has_aux=True)(
+                list(tv))
+            for t, m in zip(nest.flatten(y_pred), masks):  # the output masks weigh the metrics too
+                set_keras_mask(t, m)
             self._per_output_losses = per_output
             if hasattr(optimizer, "_current_loss"):
                 optimizer._current_loss = loss
@@ -367,7 +399,7 @@ class Trainer:
         return logs if return_dict else self._flatten_logs(logs)
 
     def _flatten_logs(self, logs):
-        names = [n for n in self.metrics_names if n in logs]
+        names = [n for n in self._log_names() if n in logs]
         results = [logs[n] for n in names] + [logs[k] for k in sorted(logs) if k not in names]
         return results[0] if len(results) == 1 else results
 

@@ -169,3 +169,47 @@ def test_optimizer_get_and_set_weights_in_keras_order():
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="expects 6 weights"):
         other.set_weights(w[:3])
+
+
+# ------------------------------------------------------------------ 4. compile config and metrics names
+
+def test_metrics_names_and_compile_config_as_keras3():
+    # the values printed by real Keras 3.15 (JAX) for the same calls
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    assert model.metrics_names == [] and model.metrics == []
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    assert model.metrics_names == ["loss", "compile_metrics"]
+    assert [type(m).__name__ for m in model.metrics] == ["Mean", "CompileMetrics"]
+    model.fit(np.ones((4, 3), np.float32), np.ones((4, 2), np.float32), verbose=0)
+    assert model.metrics_names == ["loss", "compile_metrics"]
+    assert set(model.metrics[1].result()) == {"mae"}
+    loss, mae = model.evaluate(np.ones((4, 3), np.float32), np.ones((4, 2), np.float32), verbose=0)
+    assert mae >= 0 and loss >= 0
+    config = model.get_compile_config()
+    assert config["loss"] == "mse" and config["metrics"] == ["mae"]
+    assert config["optimizer"]["class_name"] == "Adam" and config["optimizer"]["registered_name"] is None
+    assert {"loss_weights", "weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile"} <= set(config)
+    other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    other.compile_from_config(config)
+    assert other.compiled and type(other.optimizer).__name__ == "Adam" and other.optimizer.built
+    assert other.loss == "mse" and other.metrics_names == ["loss", "compile_metrics"]
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    plain.compile("sgd", "mse")
+    assert plain.metrics_names == ["loss"]
+    assert plain.get_compile_config()["metrics"] is None
+    assert keras.Sequential([keras.layers.Dense(1)]).get_compile_config() is None
+    assert str(np.asarray(model.optimizer.iterations.numpy()).dtype) == "int32"  # Keras on JAX: int32 too
+
+
+def test_multi_output_metrics_names():
+    keras.backend.clear_session()
+    i = keras.Input((3,))
+    model = keras.Model(i, [keras.layers.Dense(1, name="a")(i), keras.layers.Dense(1, name="b")(i)])
+    model.compile("sgd", ["mse", "mae"], metrics=[["mae"], ["mse"]])
+    model.fit(np.ones((4, 3), np.float32), [np.ones((4, 1), np.float32)] * 2, verbose=0)
+    assert model.metrics_names == ["loss", "compile_metrics", "a_loss", "b_loss"]
+    results = model.evaluate(np.ones((4, 3), np.float32), [np.ones((4, 1), np.float32)] * 2, verbose=0)
+    logs = model.evaluate(np.ones((4, 3), np.float32), [np.ones((4, 1), np.float32)] * 2, verbose=0,
+                          return_dict=True)
+    assert results == [logs[k] for k in ("loss", "a_mae", "b_mse", "a_loss", "b_loss")]

@@ -23,6 +23,12 @@ class Lambda(Layer):
         self._fn_has_training = "training" in inspect.signature(function).parameters if callable(function) else False
         self.built = True
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras: the ``mask`` argument (a callable ``mask(inputs, previous_mask)`` or a fixed mask)."""
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
+
     def call(self, inputs, mask=None, training=None):
         kwargs = dict(self.arguments)
         if self._fn_has_training:
