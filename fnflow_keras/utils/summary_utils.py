@@ -58,25 +58,28 @@ def _is_shape(s):
 
 
 def _wrap(text, width):
-    """Rich-like word wrap: greedy on spaces, words longer than the cell are folded."""
+    """Rich-like word wrap: greedy on spaces; a word longer than the cell gets a line of its own, cut with "…"
+    (rich's default column overflow is "ellipsis", not "fold")."""
     lines = []
     for para in str(text).split("\n"):
-        line = ""
+        out, line = [], ""
         for word in para.split(" "):
-            while len(word) > width:
+            if len(word) > width:
                 if line:
-                    lines.append(line)
-                    line = ""
-                lines.append(word[:width])
-                word = word[width:]
+                    out.append(line)
+                out.append(word[:width - 1] + "…")
+                line = ""
+                continue
             if not line:
                 line = word
             elif len(line) + 1 + len(word) <= width:
                 line += " " + word
             else:
-                lines.append(line)
+                out.append(line)
                 line = word
-        lines.append(line)
+        if line or not out:
+            out.append(line)
+        lines += out
     return lines or [""]
 
 
@@ -112,9 +115,11 @@ def render_table(header, rows, align, positions, line_length):
         cols = _ratio_reduce(sum(cols) - avail, [1] * len(cols), cols, cols)
     inner = [c - 2 for c in cols]
 
-    def cell_lines(cells, left, mid, right):
+    def cell_lines(cells, left, mid, right, bottom=False):
         wrapped = [_wrap(c, w) for c, w in zip(cells, inner)]
         height = max(len(w) for w in wrapped)
+        if bottom:  # rich aligns header cells to the bottom of their row
+            wrapped = [[""] * (height - len(w)) + w for w in wrapped]
         out = []
         for i in range(height):
             parts = []
@@ -126,7 +131,7 @@ def render_table(header, rows, align, positions, line_length):
         return out
 
     lines = ["┏" + "┳".join("━" * c for c in cols) + "┓"]
-    lines += cell_lines(header, "┃", "┃", "┃")
+    lines += cell_lines(header, "┃", "┃", "┃", bottom=True)
     lines.append("┡" + "╇".join("━" * c for c in cols) + "┩")
     for i, row in enumerate(rows):
         if i:

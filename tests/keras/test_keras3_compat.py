@@ -213,3 +213,31 @@ def test_multi_output_metrics_names():
     logs = model.evaluate(np.ones((4, 3), np.float32), [np.ones((4, 1), np.float32)] * 2, verbose=0,
                           return_dict=True)
     assert results == [logs[k] for k in ("loss", "a_mae", "b_mse", "a_loss", "b_loss")]
+
+
+# ------------------------------------------------------------------ 6. summary() as real Keras prints it
+
+def _summary_models():
+    keras.backend.clear_session()
+    yield "mlp", keras.Sequential([keras.Input((784,)), keras.layers.Dense(64, activation="relu"),
+                                   keras.layers.Dropout(0.2), keras.layers.Dense(10, activation="softmax")])
+    keras.backend.clear_session()
+    yield "cnn", keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(8, 3, activation="relu"),
+                                   keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dense(10)])
+    keras.backend.clear_session()
+    a, b = keras.Input((4,), name="a"), keras.Input((3,), name="b")
+    x = keras.layers.Concatenate()([keras.layers.Dense(8)(a), b])
+    yield "two_input", keras.Model([a, b], keras.layers.Dense(1)(x), name="two")
+
+
+@pytest.mark.parametrize("width", [None, 100, 70, 50])
+def test_summary_is_identical_to_real_keras(width, monkeypatch):
+    # fixtures/summaries/*.txt: real Keras 3.15.1 with rich 15.0.0 (COLUMNS=200),
+    # model.summary(line_length=width, print_fn=...) on the same three models
+    monkeypatch.setenv("COLUMNS", "200")  # the default width is min(Keras's default, terminal width - 4)
+    for name, model in _summary_models():
+        lines = []
+        model.summary(line_length=width, print_fn=lambda s, line_break=True: lines.append(s))
+        path = os.path.join(FIXTURES, "summaries", f"{name}_{width or 'default'}.txt")
+        with open(path, encoding="utf-8") as f:
+            assert "\n".join(lines) + "\n" == f.read(), (name, width)
