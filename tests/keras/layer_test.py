@@ -22,6 +22,7 @@ def run_layer_test(layer_cls, init_kwargs, input_shape, input_dtype="float32", i
                    call_kwargs=None, training=False, check_grads=True, seed=0):
     """Check one layer against the contract; returns the eager output for further numeric checks."""
     rng = np.random.default_rng(seed)
+    keras.utils.set_random_seed(seed)  # the weights must not depend on which tests ran before
     call_kwargs = call_kwargs or {}
     x = input_data if input_data is not None else _make_input(input_shape, input_dtype, rng)
     layer = layer_cls(**init_kwargs)
