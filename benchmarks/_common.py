@@ -130,6 +130,7 @@ def machine():
         pass
     blas = ""
     try:
+        import numpy  # noqa: F401  (loads the BLAS threadpoolctl reports)
         from threadpoolctl import threadpool_info
 
         for info in threadpool_info():
@@ -187,6 +188,9 @@ def keras_rows(module):
     if importlib.util.find_spec("keras") is None:
         note("keras not installed; skipped")
         return {}
+    if os.environ.get("BENCH_NO_KERAS") == "1":
+        note("keras skipped (BENCH_NO_KERAS=1)")
+        return {}
     out = {}
     here = os.path.dirname(os.path.abspath(__file__))
     for backend, mod in (("jax", "jax"), ("torch", "torch"), ("tensorflow", "tensorflow")):
@@ -202,3 +206,30 @@ def keras_rows(module):
             continue
         out[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
+
+
+def single_thread_blas(fn):
+    """``fn`` run with NumPy's BLAS on one thread (threadpoolctl), or None if threadpoolctl is missing.
+
+    A diagnostic row: on an oversubscribed machine a multi-threaded BLAS waits for
+    descheduled worker threads at every small GEMM.
+    """
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    libs = ThreadpoolController().select(user_api="blas").lib_controllers
+    libs = [c for c in libs if "numpy" in c.filepath or "scipy_openblas" in c.filepath] or libs
+    if not libs:
+        return None
+    lib = libs[0]
+    n = lib.num_threads
+
+    def run():
+        lib.set_num_threads(1)
+        try:
+            fn()
+        finally:
+            lib.set_num_threads(n)
+
+    return run

@@ -13,7 +13,7 @@ Run: ``python benchmarks/bench_convnet.py [--json rows.jsonl]``.
 from __future__ import annotations
 
 import numpy as np
-from _common import compare, finish, header, keras_rows, optional, print_machine, row
+from _common import compare, finish, header, keras_rows, optional, print_machine, row, single_thread_blas
 
 BATCH, LR = 128, 1e-3
 
@@ -144,6 +144,9 @@ def main():
         box["f"] = (p, s)
 
     cands.append(("fnflow jit", fnflow_train))
+    one = single_thread_blas(fnflow_train)
+    if one is not None:  # diagnostic: the same step with NumPy's BLAS on one thread
+        cands.append(("fnflow jit, BLAS 1 thread", one))
     jax = optional("jax")
     if jax is not None:
         jp, js, jstep = jax_setup(jax)

@@ -12,7 +12,7 @@ Run: ``python benchmarks/bench_lstm.py [--json rows.jsonl]``.
 from __future__ import annotations
 
 import numpy as np
-from _common import compare, finish, header, keras_rows, optional, print_machine, row
+from _common import compare, finish, header, keras_rows, optional, print_machine, row, single_thread_blas
 
 BATCH, STEPS, FEATURES, UNITS, CLASSES, LR = 64, 50, 32, 128, 10, 1e-3
 
@@ -138,6 +138,9 @@ def main():
         box["f"] = (p, s)
 
     cands = [("fnflow jit + lax.scan", fnflow_train)]
+    one = single_thread_blas(fnflow_train)
+    if one is not None:  # diagnostic: the same step with NumPy's BLAS on one thread
+        cands.append(("fnflow jit + lax.scan, BLAS 1 thread", one))
     jax = optional("jax")
     if jax is not None:
         jp, js, jstep = jax_setup(jax)

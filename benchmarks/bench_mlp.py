@@ -17,7 +17,7 @@ Run: ``python benchmarks/bench_mlp.py [--json rows.jsonl]``.
 from __future__ import annotations
 
 import numpy as np
-from _common import compare, finish, header, keras_rows, optional, print_machine, row
+from _common import compare, finish, header, keras_rows, optional, print_machine, row, single_thread_blas
 
 SIZES = [784, 512, 512, 10]
 TRAIN_BATCH, INFER_BATCH = 128, 1024
@@ -201,6 +201,9 @@ def main():
         box["f"] = (p, s)
 
     train = [("fnflow jit", fnflow_train)]
+    one = single_thread_blas(fnflow_train)
+    if one is not None:  # diagnostic: the same step with NumPy's BLAS on one thread
+        train.append(("fnflow jit, BLAS 1 thread", one))
     infer = [("fnflow jit", lambda: f_predict(f_layers, xi))]
 
     # the GEMMs of inference alone, into preallocated outputs
