@@ -247,11 +247,13 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
             out_tracers = [trace.full_raise(o) for o in out_leaves]
             res_vals = [(t.val, t.batch_dim) for t in out_tracers]
         oax = tu.broadcast_prefix(out_axes, out, what="vmap out_axes")
+        out_paths = [tu.keystr(p) or "<the output>" for p, _ in tu.tree_flatten_with_path(out)[0]]
         results = []
-        for (v, d), ax in zip(res_vals, oax):
+        for (v, d), ax, path in zip(res_vals, oax, out_paths):
             if ax is None:
                 if d is not None:
-                    raise ValueError("vmap: out_axes=None for an output that depends on the mapped axis")
+                    raise ValueError(f"vmap: out_axes=None for output {path}, but it depends on the mapped axis "
+                                     f"(it differs per example); give it an out_axes integer")
                 results.append(v)
                 continue
             nd = get_aval(v).ndim + (d is None)

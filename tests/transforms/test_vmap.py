@@ -93,3 +93,8 @@ def test_python_control_flow_on_unmapped_values_works():
         return x * 2 if n > 0 else x
 
     np.testing.assert_allclose(fnflow.vmap(f, in_axes=(0, None))(np.ones(3), 1), np.full(3, 2.0))
+
+
+def test_out_axes_none_error_names_the_output():
+    with pytest.raises(ValueError, match=r"out_axes=None for output \[1\]"):
+        fnflow.vmap(lambda x: (fnp.ones(2), x * 2), out_axes=(None, None))(np.ones((3, 2)))
