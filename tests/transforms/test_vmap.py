@@ -24,7 +24,7 @@ def test_out_axes_and_unbatched_outputs():
     np.testing.assert_allclose(out[1], np.ones((4, 2)))  # unbatched output broadcast along the batch
     c = fnflow.vmap(lambda r, k: k * 2, in_axes=(0, None), out_axes=(None))(x, np.ones(2))
     np.testing.assert_allclose(c, [2.0, 2.0])
-    with pytest.raises(ValueError, match="out_axes=None for an output that depends on the mapped axis"):
+    with pytest.raises(ValueError, match="out_axes=None for output <the output>, but it depends on the mapped axis"):
         fnflow.vmap(lambda r: r, out_axes=None)(x)
 
 
