@@ -30,6 +30,7 @@ from fnflow.losses import (
     squared_hinge,
 )
 from fnflow_keras.losses.loss import Loss, LossFunctionWrapper, reduce_values
+from fnflow_keras.utils.serialization_lib import get_registered_name
 
 # Keras's short aliases of the functions
 mse = MSE = mean_squared_error
@@ -148,13 +149,17 @@ def serialize(loss):
     if isinstance(loss, Loss):
         cls = type(loss)
         builtin = _CLASSES.get(cls.__name__) is cls
-        return {"module": "keras.losses" if builtin else cls.__module__, "class_name": cls.__name__,
-                "config": loss.get_config(), "registered_name": cls.__name__ if builtin else
-                getattr(cls, "_keras_registered_name", cls.__name__)}
+        return {"module": "keras.losses" if builtin else _user_module(cls), "class_name": cls.__name__,
+                "config": loss.get_config(), "registered_name": None if builtin else get_registered_name(cls)}
     name = getattr(loss, "__name__", None)
     if name is None:
         raise ValueError(f"Cannot serialize loss {loss!r}")
     return name
+
+
+def _user_module(cls):
+    """The module Keras writes for a user class (None for classes defined in ``__main__``)."""
+    return None if cls.__module__ == "__main__" else cls.__module__
 
 
 def deserialize(config, custom_objects=None):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import fnflow.losses as FL
 import fnflow.numpy as fnp
 from fnflow.ops._util import asvalue
+from fnflow_keras.utils.masking import get_keras_mask
 
 
 def _value(x):
@@ -46,13 +49,23 @@ class Loss:
         return None
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        # a Keras mask on the predictions (e.g. from Embedding(mask_zero=True)) weighs the values as Keras does:
+        # masked entries count 0, and the averaging reductions take the mean over the unmasked ones
+        in_mask = get_keras_mask(y_pred) if not _mask_folded_by_caller() else None
         # as Keras, both are converted to the loss dtype (float32) first
         y_pred = _cast(_value(y_pred), self.dtype)
         y_true = _cast(_value(y_true), self.dtype)
         values = self.call(y_true, y_pred)
         if sample_weight is not None:
             sample_weight = _value(sample_weight)
-        return reduce_values(values, sample_weight, self.reduction, mask=self._mask(y_true, y_pred))
+        out_mask = self._mask(y_true, y_pred)
+        if out_mask is None:
+            out_mask = get_keras_mask(values)
+        if in_mask is not None and out_mask is not None:
+            mask = fnp.logical_and(fnp.asarray(in_mask).astype(bool), fnp.asarray(out_mask).astype(bool))
+        else:
+            mask = in_mask if out_mask is None else out_mask
+        return reduce_values(values, sample_weight, self.reduction, mask=mask)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -100,6 +113,15 @@ class LossFunctionWrapper(Loss):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, fn={getattr(self.fn, '__name__', self.fn)}>"
+
+
+def _mask_folded_by_caller():
+    """True when called by ``fnflow_keras.trainers.compile_utils.CompileLoss``, which still folds the output mask
+    into the sample weights itself (its ``apply_mask``) before calling the loss: applying it here too would count
+    it twice. Remove this together with that ``apply_mask`` call in ``CompileLoss.__call__``."""
+    caller = sys._getframe(2)
+    return caller.f_globals.get("__name__") == "fnflow_keras.trainers.compile_utils" and \
+        caller.f_code.co_name == "__call__"
 
 
 def _snake(name):

@@ -53,6 +53,7 @@ from fnflow_keras.losses import (
     squared_hinge,
 )
 from fnflow_keras.metrics.metric import FnflowMetric, Mean, MeanMetricWrapper, Metric, Sum
+from fnflow_keras.utils.serialization_lib import get_registered_name
 
 
 def _args_init(ctor, default_name, params):
@@ -183,9 +184,9 @@ def get(identifier):
 def serialize(metric):
     cls = type(metric)
     builtin = _CLASSES.get(cls.__name__) is cls
-    return {"module": "keras.metrics" if builtin else cls.__module__, "class_name": cls.__name__,
-            "config": metric.get_config(), "registered_name": cls.__name__ if builtin else
-            getattr(cls, "_keras_registered_name", cls.__name__)}
+    return {"module": "keras.metrics" if builtin else (None if cls.__module__ == "__main__" else cls.__module__),
+            "class_name": cls.__name__, "config": metric.get_config(),
+            "registered_name": None if builtin else get_registered_name(cls)}
 
 
 def deserialize(config, custom_objects=None):
