@@ -11,5 +11,6 @@ from fnflow.numpy._products import *  # noqa: F401,F403
 from fnflow.numpy._indexing import *  # noqa: F401,F403
 from fnflow.numpy._sorting import *  # noqa: F401,F403
 from fnflow.numpy._einsum import *  # noqa: F401,F403
+from fnflow.numpy._extras import *  # noqa: F401,F403
 from fnflow.numpy import _indexing, linalg  # noqa: F401
 from fnflow.numpy import _methods  # noqa: F401  (registers tracer methods; keep last)
