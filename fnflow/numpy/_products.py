@@ -29,7 +29,11 @@ def matmul(a, b):
 
     batch = broadcast_shapes(sa[:-2], sb[:-2], op="matmul")
     nb = len(batch)
-    if nb == 0:
+    if nb and len(sb) == 2:
+        # (..., M, K) @ (K, N): one 2-D GEMM over the flattened leading axes, no copy of b per batch
+        out = dot_general(reshape(a, (-1, sa[-1])), b, (((1,), (0,)), ((), ())))
+        out = reshape(out, sa[:-1] + (sb[-1],))
+    elif nb == 0:
         out = dot_general(a, b, (((len(sa) - 1,), (0,)), ((), ())))
     else:
         a = broadcast_to(a, batch + sa[-2:]) if sa[:-2] != batch else a
