@@ -512,6 +512,8 @@ def ediff1d(ary, to_end=None, to_begin=None):
 
 def _spacing(h, n, axis, name):
     """One axis' spacing: ``(scalar, None)`` for uniform steps or ``(None, dx)`` from coordinates."""
+    if isinstance(h, (int, float, np.number)):
+        return h, None  # a Python number keeps its full precision (asvalue would make it float32)
     h = asvalue(h)
     if _aval(h).ndim == 0:
         return h, None
