@@ -4,7 +4,11 @@
   and the common NumPy functions it still lacks;
 - ``::: dotted.name`` on its own line becomes a heading, the signature and the
   docstring of that object (imported at build time, so namespace subpackages and
-  re-exports resolve exactly as they do for users).
+  re-exports resolve exactly as they do for users); ``:::: dotted.name`` does
+  the same one heading level deeper;
+- ``::: dotted.module.*`` renders every public callable of the module (its
+  ``__all__``, in order) that the page has not rendered yet; a name bound to an
+  object rendered earlier in the same listing becomes a one-line alias note.
 
 Both are computed when the site is built, so the API page never goes stale.
 """
@@ -143,17 +147,49 @@ def _signature(obj, name):
     return name + sig
 
 
-def api_markdown(dotted):
-    obj = _resolve(dotted)
+def api_markdown(dotted, level=3, obj=None):
+    obj = _resolve(dotted) if obj is None else obj
     doc = inspect.getdoc(obj) or "*No docstring yet.*"
-    return "\n".join([f"### `{dotted}` {{ #{dotted} }}", "", "```python", _signature(obj, dotted), "```", "",
-                       _docstring_markdown(doc), ""])
+    return "\n".join([f"{'#' * level} `{dotted}` {{ #{dotted} }}", "", "```python", _signature(obj, dotted), "```",
+                       "", _docstring_markdown(doc), ""])
 
 
-_DIRECTIVE = re.compile(r"^::: *([\w.]+) *$", re.M)
+def members_markdown(module_name, level, seen):
+    """Every public callable of ``module_name`` not yet on the page (``seen``: id(obj) -> anchor)."""
+    module = importlib.import_module(module_name)
+    names = getattr(module, "__all__", None) or [n for n in dir(module) if not n.startswith("_")]
+    before = dict(seen)
+    out = []
+    for name in names:
+        obj = getattr(module, name, None)
+        if not callable(obj) or inspect.ismodule(obj) or id(obj) in before:
+            continue
+        if (getattr(obj, "__module__", None) or "").startswith(INTERNAL_MODULES):
+            continue
+        dotted = f"{module_name}.{name}"
+        if id(obj) in seen:  # an alias of an entry of this listing
+            first = seen[id(obj)]
+            out.append(f"`{dotted}` is an alias of [`{first.rsplit('.', 1)[-1]}`](#{first}).\n")
+            continue
+        seen[id(obj)] = dotted
+        out.append(api_markdown(dotted, level, obj))
+    return "\n".join(out)
+
+
+_DIRECTIVE = re.compile(r"^(:{3,4}) *([\w.]+?)(\.\*)? *$", re.M)
 
 
 def on_page_markdown(markdown, page, config, files):
     if MARKER in markdown:
         markdown = markdown.replace(MARKER, coverage_markdown())
-    return _DIRECTIVE.sub(lambda m: api_markdown(m.group(1)), markdown)
+    seen = {}
+
+    def render(m):
+        level = len(m.group(1))
+        if m.group(3):
+            return members_markdown(m.group(2), level, seen)
+        obj = _resolve(m.group(2))
+        seen.setdefault(id(obj), m.group(2))
+        return api_markdown(m.group(2), level, obj)
+
+    return _DIRECTIVE.sub(render, markdown)
