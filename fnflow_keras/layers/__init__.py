@@ -6,6 +6,7 @@ from fnflow_keras.layers.core import (  # noqa: F401
     Activation,
     Dense,
     Dropout,
+    EinsumDense,
     Flatten,
     Identity,
     Lambda,
@@ -17,8 +18,8 @@ from fnflow_keras.layers.core import (  # noqa: F401
 from fnflow_keras.layers.input_layer import Input, InputLayer, KerasTensor  # noqa: F401
 from fnflow_keras.layers.layer import Layer  # noqa: F401
 
-_OPTIONAL = ["merging", "conv", "pooling", "normalization", "rnn", "attention", "embedding", "activations",
-             "reshaping", "preprocessing", "wrappers"]
+_OPTIONAL = ["merging", "conv", "depthwise_conv", "pooling", "normalization", "regularization", "rnn", "attention",
+             "embedding", "activations", "reshaping", "preprocessing", "image_preprocessing", "wrappers"]
 for _mod in _OPTIONAL:
     try:
         _m = _importlib.import_module(f"fnflow_keras.layers.{_mod}")

@@ -1,4 +1,5 @@
-"""MultiHeadAttention with Keras's sublayers (query/key/value/attention_output einsum projections)."""
+"""Attention layers: MultiHeadAttention with Keras's sublayers (query/key/value/attention_output einsum
+projections), Attention (dot-product or concat scores) and AdditiveAttention."""
 
 from __future__ import annotations
 
@@ -129,4 +130,105 @@ class MultiHeadAttention(Layer):
                 "bias_constraint": None, "seed": self.seed}
 
 
-__all__ = ["MultiHeadAttention"]
+
+class Attention(Layer):
+    """Dot-product (Luong) attention over ``[query, value]`` or ``[query, value, key]`` (key defaults to value).
+
+    ``scores = query @ key^T`` (times the trainable scalar ``scale`` with ``use_scale=True``);
+    ``score_mode="concat"`` scores with ``concat_score_weight * sum(tanh(scale * (q + k)))`` instead.
+    ``mask=[query_mask, value_mask]`` hides value steps from the softmax and zeroes masked query steps;
+    ``use_causal_mask=True`` lets query step ``i`` see value steps ``<= i`` only.
+    """
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if score_mode not in ("dot", "concat"):
+            raise ValueError(f"Invalid value for argument score_mode. Expected one of {{'dot', 'concat'}}. "
+                             f"Received: score_mode={score_mode}")
+        self.use_scale, self.score_mode = use_scale, score_mode
+        self.dropout, self.seed = dropout, seed
+        self._dropout_layer = Dropout(dropout, seed=seed) if dropout > 0 else None
+        self.supports_masking = True
+
+    def _check_inputs(self, inputs, mask=None):
+        name = type(self).__name__
+        if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3:
+            raise ValueError(f"{name} layer must be called on a list of inputs, namely [query, value] or [query, "
+                             f"value, key]. Received: inputs={inputs}.")
+        if mask is not None and (not isinstance(mask, (list, tuple)) or not 2 <= len(mask) <= 3):
+            raise ValueError(f"{name} layer mask must be a list, namely [query_mask, value_mask]. Received: "
+                             f"mask={mask}.")
+
+    def build(self, input_shape):
+        self._check_inputs(input_shape)
+        self.scale = self.add_weight(name="scale", shape=(), initializer="ones") if self.use_scale else None
+        self.concat_score_weight = (self.add_weight(name="concat_score_weight", shape=(), initializer="ones")
+                                    if self.score_mode == "concat" else None)
+        self.built = True
+
+    def _scores(self, query, key):
+        if self.score_mode == "dot":
+            scores = fnp.matmul(query, fnp.swapaxes(key, -2, -1))
+            return scores * self.scale.value if self.scale is not None else scores
+        pairs = fnp.expand_dims(query, -2) + fnp.expand_dims(key, -3)  # (..., Tq, Tv, dim)
+        if self.scale is not None:
+            pairs = pairs * self.scale.value
+        return self.concat_score_weight.value * fnp.sum(fnp.tanh(pairs), axis=-1)
+
+    def call(self, inputs, mask=None, training=False, return_attention_scores=False, use_causal_mask=False):
+        self._check_inputs(inputs, mask)
+        q, v = inputs[0], inputs[1]
+        k = inputs[2] if len(inputs) > 2 else v
+        q_mask = None if not mask or mask[0] is None else fnp.asarray(mask[0]).astype(bool)
+        v_mask = None if not mask or mask[1] is None else fnp.asarray(mask[1]).astype(bool)
+        scores = self._scores(q, k)
+        keep = None if v_mask is None else fnp.expand_dims(v_mask, -2)  # (B, 1, Tv)
+        if use_causal_mask:
+            tq, tv = scores.shape[-2], scores.shape[-1]
+            causal = fnp.tril(fnp.ones((tq, tv), bool))[None]
+            keep = causal if keep is None else fnp.logical_and(keep, causal)
+        if keep is not None:  # as Keras: masked scores are lowered by 1e9, not set to -inf
+            scores = fnp.where(keep, scores, scores - 1e9)
+        weights = nn.softmax(scores, axis=-1)
+        used = self._dropout_layer(weights, training=training) if self._dropout_layer is not None else weights
+        out = fnp.matmul(used, v)
+        if q_mask is not None:
+            out = fnp.where(fnp.expand_dims(q_mask, -1), out, fnp.zeros_like(out))
+        return (out, weights) if return_attention_scores else out
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None or mask[0] is None:
+            return None
+        return fnp.asarray(mask[0])
+
+    def get_config(self):
+        return {**super().get_config(), "use_scale": self.use_scale, "score_mode": self.score_mode,
+                "dropout": self.dropout, "seed": self.seed}
+
+
+class AdditiveAttention(Attention):
+    """Additive (Bahdanau) attention: ``scores = sum(scale * tanh(q + k), axis=-1)`` with a trainable ``scale``
+    vector of the query's feature size (``use_scale=True``), else a sum of ``tanh(q + k)``."""
+
+    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def build(self, input_shape):
+        self._check_inputs(input_shape)
+        dim = input_shape[0][-1]
+        self.scale = self.add_weight(name="scale", shape=(dim,), initializer="glorot_uniform") \
+            if self.use_scale else None
+        self.concat_score_weight = None
+        self.built = True
+
+    def _scores(self, query, key):
+        t = fnp.tanh(fnp.expand_dims(query, -2) + fnp.expand_dims(key, -3))
+        return fnp.sum(t * self.scale.value if self.scale is not None else t, axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["score_mode"]
+        return config
+
+
+__all__ = ["MultiHeadAttention", "Attention", "AdditiveAttention"]

@@ -1,7 +1,8 @@
-"""Convolutions (channels last): Conv1D, Conv2D, Conv2DTranspose over ``fnflow.ops.conv``."""
+"""Convolutions: Conv1D/2D/3D, Conv1DTranspose/Conv2DTranspose (over ``fnflow.ops.conv``, ``fnflow.nn.functional``)."""
 
 from __future__ import annotations
 
+import fnflow.nn.functional as F
 import fnflow.numpy as fnp
 from fnflow.ops.conv import conv_general_dilated
 from fnflow_keras import activations, backend, initializers, regularizers
@@ -127,16 +128,17 @@ class Conv3D(BaseConv):
     rank = 3
 
 
-class Conv2DTranspose(BaseConv):
-    """Transposed 2-D convolution: kernel ``(kh, kw, filters, in_channels)`` (the gradient of Conv2D)."""
+class BaseConvTranspose(BaseConv):
+    """Transposed convolution (the gradient of a convolution): kernel ``(*kernel_size, filters, in_channels)``."""
 
-    rank = 2
-
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
-                 data_format=None, dilation_rate=(1, 1), **kwargs):
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
+                 dilation_rate=1, **kwargs):
         super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
                          dilation_rate=dilation_rate, **kwargs)
-        self.output_padding = None if output_padding is None else _tuple(output_padding, 2, "output_padding")
+        if self.padding == "causal":
+            raise ValueError(f"Invalid padding 'causal' for {type(self).__name__}")
+        self.output_padding = (None if output_padding is None else
+                               _tuple(output_padding, self.rank, "output_padding"))
 
     def build(self, input_shape):
         cin = self._channels(input_shape)
@@ -146,39 +148,24 @@ class Conv2DTranspose(BaseConv):
                                      regularizer=self.bias_regularizer) if self.use_bias else None)
         self.built = True
 
-    def _out_and_pads(self, n, k, s, d, op):
+    def _out_len(self, n, k, s, d, op):
         keff = (k - 1) * d + 1
-        if self.padding == "valid":
-            out = (n - 1) * s + keff + (op or 0) if op is not None else (n - 1) * s + max(keff - s, 0) + s
-            pad_lo = 0
-        else:
-            out = n * s if op is None else (n - 1) * s + keff - 2 * (max(keff - s, 0) // 2) + op
-            pad_lo = max(keff - s, 0) // 2
-        lo = keff - 1 - pad_lo
-        hi = out + keff - 2 - (n - 1) * s - lo
-        return out, (lo, hi)
+        if op is None:
+            return (n - 1) * s + max(keff, s) if self.padding == "valid" else n * s
+        pad = 0 if self.padding == "valid" else keff // 2
+        return (n - 1) * s + keff - 2 * pad + op
 
     def call(self, inputs):
-        x = inputs
-        if self.data_format == "channels_first":
-            x = fnp.moveaxis(x, 1, -1)
-        ops = self.output_padding or (None, None)
-        pads = [self._out_and_pads(n, k, s, d, op)[1] for n, k, s, d, op in
-                zip(x.shape[1:3], self.kernel_size, self.strides, self.dilation_rate, ops)]
-        w = fnp.flip(self.kernel.value, axis=(0, 1))
-        w = fnp.swapaxes(w, 2, 3)  # (kh, kw, in, filters)
-        y = conv_general_dilated(x, w, 1, pads, lhs_dilation=self.strides, rhs_dilation=self.dilation_rate)
-        if self.bias is not None:
-            y = y + self.bias.value
-        y = self.activation(y)
-        if self.data_format == "channels_first":
-            y = fnp.moveaxis(y, -1, 1)
-        return y
+        bias = None if self.bias is None else self.bias.value
+        y = F.conv_transpose(inputs, self.kernel.value, bias, strides=self.strides, padding=self.padding,
+                             output_padding=self.output_padding, dilation_rate=self.dilation_rate,
+                             data_format=self.data_format)
+        return self.activation(y)
 
     def compute_output_shape(self, input_shape):
-        sp = input_shape[1:3] if self.data_format == "channels_last" else input_shape[2:]
-        ops = self.output_padding or (None, None)
-        out = tuple(None if n is None else self._out_and_pads(n, k, s, d, op)[0]
+        sp = input_shape[1:-1] if self.data_format == "channels_last" else input_shape[2:]
+        ops = self.output_padding or (None,) * self.rank
+        out = tuple(None if n is None else self._out_len(n, k, s, d, op)
                     for n, k, s, d, op in zip(sp, self.kernel_size, self.strides, self.dilation_rate, ops))
         if self.data_format == "channels_last":
             return (input_shape[0],) + out + (self.filters,)
@@ -191,7 +178,20 @@ class Conv2DTranspose(BaseConv):
         return config
 
 
-Convolution1D, Convolution2D, Convolution2DTranspose = Conv1D, Conv2D, Conv2DTranspose
+class Conv1DTranspose(BaseConvTranspose):
+    """Transposed 1-D convolution: kernel ``(kernel_size, filters, in_channels)``."""
 
-__all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Convolution1D", "Convolution2D",
-           "Convolution2DTranspose"]
+    rank = 1
+
+
+class Conv2DTranspose(BaseConvTranspose):
+    """Transposed 2-D convolution: kernel ``(kh, kw, filters, in_channels)`` (the gradient of Conv2D)."""
+
+    rank = 2
+
+
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
+Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+
+__all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Convolution1D", "Convolution2D",
+           "Convolution3D", "Convolution1DTranspose", "Convolution2DTranspose"]

@@ -1,4 +1,5 @@
-"""BatchNormalization, LayerNormalization, and Normalization (with ``adapt``)."""
+"""BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization, and Normalization (with
+``adapt``)."""
 
 from __future__ import annotations
 
@@ -216,4 +217,97 @@ class Normalization(Layer):
         return config
 
 
-__all__ = ["BatchNormalization", "LayerNormalization", "Normalization"]
+class GroupNormalization(Layer):
+    """Normalize each sample over groups of channels: the channels along ``axis`` are split into ``groups``
+    groups, each normalized over its channels and every non-batch axis, then scaled by ``gamma`` and shifted by
+    ``beta`` (per channel). ``groups=-1`` is instance normalization (one group per channel)."""
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        if not isinstance(groups, int) or (groups <= 0 and groups != -1):
+            raise ValueError(f"Received an invalid value for argument `groups`, expected a positive integer (or `-1` "
+                             f"for instance normalization). Received: groups={groups}")
+        super().__init__(**kwargs)
+        self.groups, self.axis, self.epsilon = groups, int(axis), float(epsilon)
+        self.center, self.scale = center, scale
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        dim = input_shape[self.axis]
+        if dim is None:
+            raise ValueError(f"Axis {self.axis} of input tensor should have a defined dimension but the layer "
+                             f"received an input with shape {input_shape}.")
+        if self.groups == -1:
+            self.groups = dim  # as Keras: the config then says how many groups there are
+        if dim < self.groups or dim % self.groups:
+            raise ValueError(f"GroupNormalization {self.name!r}: the number of channels ({dim}) must be a multiple "
+                             f"of the number of groups ({self.groups}).")
+        self.gamma = self.add_weight(shape=(dim,), name="gamma", initializer=self.gamma_initializer,
+                                     regularizer=self.gamma_regularizer) if self.scale else None
+        self.beta = self.add_weight(shape=(dim,), name="beta", initializer=self.beta_initializer,
+                                    regularizer=self.beta_regularizer) if self.center else None
+        self.built = True
+
+    def call(self, inputs):
+        x = inputs
+        shape, ndim = tuple(x.shape), x.ndim
+        a = self.axis % ndim
+        g = self.groups
+        grouped = fnp.reshape(x, shape[:a] + (g, shape[a] // g) + shape[a + 1:])
+        red = tuple(i for i in range(1, ndim + 1) if i != a)
+        mean = fnp.mean(grouped, axis=red, keepdims=True)
+        var = fnp.mean(fnp.square(grouped - mean), axis=red, keepdims=True)
+        y = fnp.reshape((grouped - mean) / fnp.sqrt(var + self.epsilon), shape)
+        bshape = tuple(shape[a] if i == a else 1 for i in range(ndim))
+        if self.gamma is not None:
+            y = y * fnp.reshape(self.gamma.value, bshape)
+        if self.beta is not None:
+            y = y + fnp.reshape(self.beta.value, bshape)
+        return y
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                "beta_initializer": serialize_keras_object(self.beta_initializer),
+                "gamma_initializer": serialize_keras_object(self.gamma_initializer),
+                "beta_regularizer": serialize_keras_object(self.beta_regularizer),
+                "gamma_regularizer": serialize_keras_object(self.gamma_regularizer),
+                "beta_constraint": None, "gamma_constraint": None}
+
+
+class UnitNormalization(Layer):
+    """Scale each sample to unit L2 norm over ``axis`` (an int or a list): ``x / max(||x||, 1e-12)``."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            self.axis = [int(a) for a in axis]
+        elif isinstance(axis, int):
+            self.axis = axis
+        else:
+            raise TypeError(f"Invalid value for `axis` argument: expected an int or a list/tuple of ints. "
+                            f"Received: axis={axis}")
+        self.supports_masking = True
+        self.built = True
+
+    def call(self, inputs):
+        axes = tuple(self.axis) if isinstance(self.axis, list) else self.axis
+        square_sum = fnp.sum(fnp.square(inputs), axis=axes, keepdims=True)
+        return inputs / fnp.sqrt(fnp.maximum(square_sum, 1e-24))  # norm floored at Keras's epsilon 1e-12
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "Normalization"]
