@@ -8,6 +8,7 @@ import math
 import fnflow.nn as nn
 import fnflow.numpy as fnp
 from fnflow_keras import initializers
+from fnflow_keras import random as krandom
 from fnflow_keras.layers.core.misc import Dropout
 from fnflow_keras.layers.layer import Layer
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
@@ -147,7 +148,7 @@ class Attention(Layer):
                              f"Received: score_mode={score_mode}")
         self.use_scale, self.score_mode = use_scale, score_mode
         self.dropout, self.seed = dropout, seed
-        self._dropout_layer = Dropout(dropout, seed=seed) if dropout > 0 else None
+        self.seed_generator = krandom.SeedGenerator(seed) if dropout > 0 else None
         self.supports_masking = True
 
     def _check_inputs(self, inputs, mask=None):
@@ -190,7 +191,9 @@ class Attention(Layer):
         if keep is not None:  # as Keras: masked scores are lowered by 1e9, not set to -inf
             scores = fnp.where(keep, scores, scores - 1e9)
         weights = nn.softmax(scores, axis=-1)
-        used = self._dropout_layer(weights, training=training) if self._dropout_layer is not None else weights
+        used = weights
+        if training and self.dropout > 0:
+            used = krandom.dropout(weights, self.dropout, seed=self.seed_generator)
         out = fnp.matmul(used, v)
         if q_mask is not None:
             out = fnp.where(fnp.expand_dims(q_mask, -1), out, fnp.zeros_like(out))

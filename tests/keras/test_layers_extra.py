@@ -100,7 +100,13 @@ def test_outputs_weights_and_losses_equal_real_keras(name, arrays):
      (2, 5, 5, 6), [(3, 3, 3, 2), (6,)]),
     (layers.DepthwiseConv2D, {"kernel_size": (2, 3), "strides": 2}, (2, 6, 7, 2), (2, 3, 3, 2),
      [(2, 3, 2, 1), (2,)]),
+    (layers.DepthwiseConv2D, {"kernel_size": 3, "depth_multiplier": 2, "data_format": "channels_first"},
+     (2, 3, 5, 4), (2, 6, 3, 2), [(3, 3, 3, 2), (6,)]),
     (layers.DepthwiseConv1D, {"kernel_size": 3, "depth_multiplier": 3}, (2, 6, 2), (2, 4, 6), [(3, 2, 3), (6,)]),
+    (layers.SeparableConv2D, {"filters": 2, "kernel_size": 2, "data_format": "channels_first"}, (2, 3, 4, 4),
+     (2, 2, 3, 3), [(2, 2, 3, 1), (1, 1, 3, 2), (2,)]),
+    (layers.Conv1DTranspose, {"filters": 2, "kernel_size": 3, "data_format": "channels_first"}, (2, 3, 4),
+     (2, 2, 6), [(3, 2, 3), (2,)]),
     (layers.SeparableConv2D, {"filters": 4, "kernel_size": 3, "depth_multiplier": 2}, (2, 5, 5, 3), (2, 3, 3, 4),
      [(3, 3, 3, 2), (1, 1, 6, 4), (4,)]),
     (layers.SeparableConv1D, {"filters": 2, "kernel_size": 2, "padding": "same", "strides": 2}, (2, 7, 3),
@@ -252,6 +258,9 @@ def test_attention_dropout_only_in_training():
     b = np.asarray(layer([q, q], training=True))
     assert not np.allclose(a, b)
     np.testing.assert_allclose(np.asarray(w).sum(-1), 1.0, rtol=1e-5)  # the returned scores are not dropped
+    keras.backend.clear_session()
+    layers.Attention(dropout=0.5)
+    assert layers.Dropout(0.1).name == "dropout"  # no hidden sublayer takes the default names
 
 
 def test_einsum_dense_shapes_and_errors():
