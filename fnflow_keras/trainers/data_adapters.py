@@ -60,7 +60,13 @@ def num_samples(*structs):
 
 def take(x, idx):
     """The samples ``idx`` (a slice or index array) of every leaf of ``x``."""
-    return None if x is None else nest.map_structure(lambda a: a[idx], x)
+    if x is None:
+        return None
+    if isinstance(idx, slice):
+        return x[idx] if type(x) is np.ndarray else nest.map_structure(lambda a: a[idx], x)
+    # np.take gathers rows about twice as fast as fancy indexing
+    return np.take(x, idx, axis=0) if type(x) is np.ndarray else nest.map_structure(
+        lambda a: np.take(a, idx, axis=0), x)
 
 
 def unpack_x_y_sample_weight(data):

@@ -13,6 +13,14 @@ edit weights, or the learning rate, take effect at the next step); after it the
 new values are bound back to the variables. The step is traced once per batch
 shape: a smaller last batch adds one more cached trace, not one per epoch.
 ``run_eagerly=True`` runs the same step without ``jit``.
+
+The per-step cost outside the compiled step is kept to a few tens of
+microseconds (:class:`StepFunction`): the step is jitted as a function of flat
+arrays, so each call takes ``fnflow.jit``'s fast path (one dictionary lookup on
+the arguments' shapes and dtypes, then the compiled executable) instead of
+flattening the nested state; ``fit`` resolves the variable lists once and
+re-checks only their ``trainable`` flags per step (walking the layers costs about
+a millisecond); reading and rebinding ``Variable._value`` is a list comprehension.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import warnings
 import numpy as np
 
 import fnflow
+from fnflow import tree_util as tu
 from fnflow_keras import optimizers as optimizers_module
 from fnflow_keras.callbacks.callback import CallbackList
 from fnflow_keras.metrics.metric import Mean
@@ -36,14 +45,110 @@ def _pythonify(logs):
     """Logs as Python floats (arrays stay NumPy arrays), keys sorted as Keras does."""
     out = {}
     for k in sorted(logs):
-        a = np.asarray(logs[k])
-        out[k] = float(a) if a.ndim == 0 else np.array(a)
+        v = logs[k]
+        out[k] = float(v) if getattr(v, "ndim", 0) == 0 else np.array(v)
     return out
 
 
 def _batch_size(x):
     leaves = [a for a in da.flatten(x) if hasattr(a, "shape") and len(a.shape)]
     return int(leaves[0].shape[0]) if leaves else 1
+
+
+class StepFunction:
+    """A pure step run on flat arrays, jitted once per argument structure.
+
+    ``fn(*groups, data, *extras) -> (out_groups, tail)``: the ``groups`` are
+    lists of arrays (variable values), ``data`` a pytree of arrays (the batch),
+    ``extras`` single arrays (key, step); it returns a tuple of lists of arrays
+    and a pytree ``tail`` (the logs, or the predictions). :meth:`run` calls
+    ``fnflow.jit`` of a wrapper taking every leaf as a positional array, so a
+    call costs jit's fast path (a lookup on shapes and dtypes) plus the compiled
+    executable, with no flattening of the nested state. Calling the object with
+    the structured arguments, ``f(*groups, data, *extras)``, returns
+    ``(*out_groups, tail)`` (only ``tail`` when there are no output groups).
+    """
+
+    def __init__(self, fn, n_groups, jit=True, name="step"):
+        self.fn = fn
+        self.n_groups = n_groups
+        self.jit = jit
+        self.name = name
+        self._flat = {}  # (group sizes, data treedef, number of extras) -> (flat function, output layout)
+
+    @property
+    def trace_count(self):
+        """How many times the step was traced (once per batch structure and shapes)."""
+        return sum(getattr(f, "trace_count", 0) for f, _ in self._flat.values())
+
+    def _make(self, sizes, data_tree, n_extra):
+        layout = {}
+
+        def flat_step(*leaves):
+            groups, i = [], 0
+            for n in sizes:
+                groups.append(list(leaves[i:i + n]))
+                i += n
+            end = len(leaves) - n_extra
+            out_groups, tail = self.fn(*groups, tu.tree_unflatten(data_tree, list(leaves[i:end])), *leaves[end:])
+            tail_leaves, layout["tail"] = tu.tree_flatten(tail)
+            layout["sizes"] = tuple(len(g) for g in out_groups)
+            return [v for g in out_groups for v in g] + list(tail_leaves)
+
+        flat_step.__name__ = self.name
+        return (fnflow.jit(flat_step) if self.jit else flat_step), layout
+
+    def run(self, groups, data, extras=()):
+        """``(out_groups, tail)`` for lists of values ``groups``, the batch ``data`` and the arrays ``extras``."""
+        leaves, data_tree = tu.tree_flatten(data)
+        key = (tuple(len(g) for g in groups), data_tree, len(extras))
+        entry = self._flat.get(key)
+        if entry is None:
+            entry = self._flat[key] = self._make(*key)
+        flat, layout = entry
+        args = [v for g in groups for v in g]
+        args += leaves
+        args += extras
+        outs = flat(*args)
+        del args  # the inputs' buffers can be recycled by the next call once the variables are rebound
+        out_groups, i = [], 0
+        for n in layout["sizes"]:
+            out_groups.append(outs[i:i + n])
+            i += n
+        return out_groups, tu.tree_unflatten(layout["tail"], outs[i:])
+
+    def __call__(self, *args):
+        n = self.n_groups
+        out_groups, tail = self.run(args[:n], args[n], tuple(args[n + 1:]))
+        return (*out_groups, tail) if out_groups else tail
+
+
+class _VariableGroups:
+    """The variables a step threads, in groups, with their ``trainable`` flags when resolved.
+
+    ``fit`` and ``evaluate`` keep one between steps and re-resolve it only when
+    the step function was replaced (``compile``) or a flag changed (a callback
+    froze or unfroze a layer): walking the layers for the lists costs ~1 ms.
+    """
+
+    __slots__ = ("fn", "groups", "flat", "flags")
+
+    def __init__(self, fn, groups):
+        self.fn, self.groups = fn, groups
+        self.flat = [v for g in groups[:2] for v in g]
+        self.flags = [v.trainable for v in self.flat]
+
+    def valid(self, fn):
+        return fn is self.fn and [v.trainable for v in self.flat] == self.flags
+
+    def values(self):
+        return [[v._value for v in g] for g in self.groups]
+
+    def rebind(self, new_groups, which=None):
+        groups = self.groups if which is None else [self.groups[i] for i in which]
+        for group, values in zip(groups, new_groups):
+            for v, val in zip(group, values):
+                v._value = val
 
 
 class Trainer:
@@ -173,8 +278,8 @@ class Trainer:
         return (tuple(id(v) for v in self.trainable_variables), tuple(id(v) for v in self.non_trainable_variables),
                 tuple(id(v) for v in self._metric_variables()))
 
-    def _wrap(self, fn):
-        return fn if self.run_eagerly or not self.jit_compile else fnflow.jit(fn)
+    def _step_function(self, fn, n_groups, name):
+        return StepFunction(fn, n_groups, jit=not self.run_eagerly and self.jit_compile, name=name)
 
     # ------------------------------------------------------------------ steps
 
@@ -230,11 +335,11 @@ class Trainer:
                 optimizer._current_loss = loss
             new_tv, new_ov = optimizer.stateless_apply(ov, grads, tv)
             new_mv, logs = self._update_metrics(mv, loss, y, y_pred, sw, _batch_size(x))
-            return new_tv, new_ntv, new_ov, new_mv, logs
+            return (new_tv, new_ntv, new_ov, new_mv), logs
 
         self._train_vars = (trainable, non_trainable)
         self._train_sig = sig
-        self.train_function = self._wrap(train_step)
+        self.train_function = self._step_function(train_step, 4, "train_step")
         return self.train_function
 
     def make_test_function(self, force=False):
@@ -250,10 +355,11 @@ class Trainer:
                 loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw, training=False)
             finally:
                 self._step_losses = None
-            return self._update_metrics(mv, loss, y, y_pred, sw, _batch_size(x))
+            new_mv, logs = self._update_metrics(mv, loss, y, y_pred, sw, _batch_size(x))
+            return (new_mv,), logs
 
         self._test_sig = sig
-        self.test_function = self._wrap(test_step)
+        self.test_function = self._step_function(test_step, 3, "test_step")
         return self.test_function
 
     def make_predict_function(self, force=False):
@@ -262,44 +368,58 @@ class Trainer:
             return self.predict_function
 
         def predict_step(tv, ntv, x):
-            return self.stateless_call(tv, ntv, x, training=False)[0]
+            return (), self.stateless_call(tv, ntv, x, training=False)[0]
 
         self._predict_sig = sig
-        self.predict_function = predict_step if self.run_eagerly else fnflow.jit(predict_step)
+        self.predict_function = StepFunction(predict_step, 2, jit=not self.run_eagerly, name="predict_step")
         return self.predict_function
 
-    def _run_train_step(self, data, key, step):
+    def _train_groups(self, data, cached=None):
+        """The train function and the variables it threads (``cached`` when still valid)."""
+        if cached is not None and cached.valid(self.train_function):
+            return cached
         x, y, sw = data
         if not self._compile_built or not self.optimizer.built:
             self._build_for_batch(x, y, sw)
         fn = self.make_train_function()
         tv_vars, ntv_vars = self._train_vars
-        opt_vars, m_vars = self.optimizer._state_variables, self._metric_variables()
-        new_tv, new_ntv, new_ov, new_mv, logs = fn(
-            [v._value for v in tv_vars], [v._value for v in ntv_vars], [v._value for v in opt_vars],
-            [v._value for v in m_vars], (x, y, sw), key, np.asarray(step, np.int32))
-        for group, values in ((tv_vars, new_tv), (ntv_vars, new_ntv), (opt_vars, new_ov), (m_vars, new_mv)):
-            for v, val in zip(group, values):
-                v._value = val
-        return logs
+        return _VariableGroups(fn, (tv_vars, ntv_vars, list(self.optimizer._state_variables),
+                                    self._metric_variables()))
 
-    def _run_test_step(self, data):
+    def _run_train_step(self, data, key, step, cached=None):
+        """One training step; returns ``(logs, groups)``, ``groups`` to pass back as ``cached`` next step."""
+        groups = self._train_groups(data, cached)
+        new, logs = groups.fn.run(groups.values(), data, (key, np.asarray(step, np.int32)))
+        groups.rebind(new)
+        return logs, groups
+
+    def _test_groups(self, data, cached=None):
+        if cached is not None and cached.valid(self.test_function):
+            return cached
         x, y, sw = data
         if not self._compile_built:
             self._build_for_batch(x, y, sw)
         fn = self.make_test_function()
-        m_vars = self._metric_variables()
-        new_mv, logs = fn([v._value for v in self.trainable_variables],
-                          [v._value for v in self.non_trainable_variables], [v._value for v in m_vars], (x, y, sw))
-        for v, val in zip(m_vars, new_mv):
-            v._value = val
-        return logs
+        return _VariableGroups(fn, (self.trainable_variables, self.non_trainable_variables,
+                                    self._metric_variables()))
 
-    def _run_predict_step(self, x):
+    def _run_test_step(self, data, cached=None):
+        groups = self._test_groups(data, cached)
+        (new_mv,), logs = groups.fn.run(groups.values(), data)
+        groups.rebind((new_mv,), which=(2,))
+        return logs, groups
+
+    def _predict_groups(self, x, cached=None):
+        if cached is not None and cached.valid(self.predict_function):
+            return cached
         if not self.built:
             self(x, training=False)
         fn = self.make_predict_function()
-        return fn([v._value for v in self.trainable_variables], [v._value for v in self.non_trainable_variables], x)
+        return _VariableGroups(fn, (self.trainable_variables, self.non_trainable_variables))
+
+    def _run_predict_step(self, x, cached=None):
+        groups = self._predict_groups(x, cached)
+        return groups.fn.run(groups.values(), x)[1], groups
 
     # ------------------------------------------------------------------ fit
 
@@ -336,10 +456,11 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            logs, seen = {}, 0
+            logs, seen, groups = {}, 0, None
             for i, data in enumerate(adapter.epoch()):
                 callbacks.on_train_batch_begin(i)
-                logs = _pythonify(self._run_train_step(data, key, step))
+                raw, groups = self._run_train_step(data, key, step, groups)
+                logs = _pythonify(raw)
                 step += 1
                 seen += 1
                 callbacks.on_train_batch_end(i, logs)
@@ -379,10 +500,11 @@ class Trainer:
     def _evaluate_adapter(self, adapter, callbacks):
         self.reset_metrics()
         callbacks.on_test_begin()
-        logs = {}
+        logs, groups = {}, None
         for i, data in enumerate(adapter.epoch()):
             callbacks.on_test_batch_begin(i)
-            logs = _pythonify(self._run_test_step(data))
+            raw, groups = self._run_test_step(data, groups)
+            logs = _pythonify(raw)
             callbacks.on_test_batch_end(i, logs)
         adapter.on_epoch_end()
         callbacks.on_test_end(logs)
@@ -417,10 +539,10 @@ class Trainer:
         callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                  steps=adapter.num_batches)
         callbacks.on_predict_begin()
-        outputs = []
+        outputs, groups = [], None
         for i, (bx, _, _) in enumerate(adapter.epoch()):
             callbacks.on_predict_batch_begin(i)
-            out = self._run_predict_step(bx)
+            out, groups = self._run_predict_step(bx, groups)
             outputs.append(out)
             callbacks.on_predict_batch_end(i, {"outputs": out})
         adapter.on_epoch_end()
@@ -449,7 +571,7 @@ class Trainer:
         if getattr(self, "_on_batch_key", None) is None:
             self._on_batch_key = krandom.draw_key()
         step = int(self.optimizer.iterations.numpy()) if self.optimizer.built else 0
-        logs = _pythonify(self._run_train_step(data, self._on_batch_key, step))
+        logs = _pythonify(self._run_train_step(data, self._on_batch_key, step)[0])
         return logs if return_dict else self._flatten_logs(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -457,10 +579,10 @@ class Trainer:
         self._assert_compiled("evaluation")
         self.reset_metrics()
         data = next(da.ArrayAdapter(x, y, sample_weight, batch_size=_batch_size(da.to_arrays(x))).epoch())
-        logs = _pythonify(self._run_test_step(data))
+        logs = _pythonify(self._run_test_step(data)[0])
         return logs if return_dict else self._flatten_logs(logs)
 
     def predict_on_batch(self, x):
         """The model's outputs on one batch, as NumPy arrays."""
-        out = self._run_predict_step(da.to_arrays(x))
+        out = self._run_predict_step(da.to_arrays(x))[0]
         return nest.map_structure(np.asarray, out)
