@@ -62,7 +62,7 @@ def compare(cands, *, rounds=None, warmup=3, batch_time=0.05):
     """Interleaved timing of ``[(name, fn), ...]``: returns ``{name: (median s/call, spread %)}``.
 
     Each candidate is warmed up, then every round runs each candidate for about
-    ``batch_time`` seconds; the median is over rounds.
+    ``batch_time`` seconds (in an order rotated each round); the median is over rounds.
     """
     rounds = rounds or ROUNDS
     numbers = {}
@@ -71,8 +71,10 @@ def compare(cands, *, rounds=None, warmup=3, batch_time=0.05):
             fn()
         numbers[name] = _calibrate(fn, batch_time)
     samples = {name: [] for name, _ in cands}
-    for _ in range(rounds):
-        for name, fn in cands:
+    for r in range(rounds):
+        # rotate the order each round: a candidate must not always follow the same one (a peer's worker
+        # threads keep spinning on a core for a while after its batch, slowing whoever runs next)
+        for name, fn in cands[r % len(cands):] + cands[:r % len(cands)]:
             n = numbers[name]
             t0 = time.perf_counter()
             for _ in range(n):

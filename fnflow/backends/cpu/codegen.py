@@ -61,10 +61,17 @@ def _not(a, ins, out):
 
 
 def _logistic(a, ins, out):
+    if out == np.float32:
+        return f"vm.logistic_f32({a[0]})"
     # branch-free (a branch per element keeps the loop from vectorizing); exp(-x) overflowing to
     # inf gives exactly 0, and 1 + exp(-x) never cancels, so no NaN and no loss for any x
     one = f"np.{out.name}(1)"
     return f"({one} / ({one} + np.exp(-{a[0]})))"
+
+
+def _vec32(fn):
+    """float32: the vectorizable version from ``vecmath`` (numba calls libm per element otherwise)."""
+    return lambda a, ins, out: f"vm.{fn}_f32({a[0]})" if out == np.float32 else f"np.{fn}({a[0]})"
 
 
 def _convert(a, ins, out, **_):
@@ -78,10 +85,10 @@ def _convert(a, ins, out, **_):
 ELEMENTWISE = {
     "neg": lambda a, ins, out: f"(-{a[0]})",
     "sign": _np("sign"), "floor": _np("floor"), "ceil": _np("ceil"), "round": _np("rint"),
-    "exp": _np("exp"), "log": _np("log"), "log1p": _np("log1p"), "expm1": _np("expm1"),
+    "exp": _vec32("exp"), "log": _np("log"), "log1p": _np("log1p"), "expm1": _np("expm1"),
     "sqrt": _np("sqrt"), "cbrt": _np("cbrt"), "sin": _np("sin"), "cos": _np("cos"), "tan": _np("tan"),
     "asin": _np("arcsin"), "acos": _np("arccos"), "atan": _np("arctan"), "sinh": _np("sinh"),
-    "cosh": _np("cosh"), "tanh": _np("tanh"), "asinh": _np("arcsinh"), "acosh": _np("arccosh"),
+    "cosh": _np("cosh"), "tanh": _vec32("tanh"), "asinh": _np("arcsinh"), "acosh": _np("arccosh"),
     "atanh": _np("arctanh"), "abs": _np("abs"), "logistic": _logistic,
     "erf": lambda a, ins, out: f"math.erf({a[0]})",
     "add": _op("+"), "add_any": _op("+"), "sub": _op("-"), "mul": _op("*"), "div": _div,

@@ -2,7 +2,8 @@
 
 - a fused group becomes one call of its generated numba kernel;
 - ``dot_general`` becomes ``np.matmul(a, b, out=buf)`` on transposed/reshaped
-  views (BLAS; numba's in-kernel ``np.dot`` would need SciPy);
+  views (BLAS; numba's in-kernel ``np.dot`` would need SciPy), on one BLAS
+  thread when it is small (``blas.py``);
 - reshape, transpose, broadcast, slice and rev become views (free);
 - concatenate writes into a preallocated buffer;
 - ``cond``, ``scan`` and ``while`` compile their sub-graphs once and run a
@@ -26,7 +27,7 @@ import logging
 
 import numpy as np
 
-from fnflow.backends.cpu import cache, codegen
+from fnflow.backends.cpu import blas, cache, codegen
 from fnflow.backends.cpu.executable import Step
 from fnflow.backends.cpu.passes import has_subgraphs
 from fnflow.core.graph import Graph, Literal, Var
@@ -283,11 +284,15 @@ def _dot_general(eqn):
             expr = f"{expr}.reshape({tuple(target)!r})"
         return expr
 
+    small = blas.make_matmul_small() if blas.single_threaded(B, M, K, N) else None
+
     def emit(ins, outs, env):
         a = operand(ins[0], lhs, list(lb) + lf + list(lc), (B, M, K))
         b = operand(ins[1], rhs, list(rb) + list(rc) + rf, (B, K, N))
         target = (B, M, N) if batched else (M, N)
         o = outs[0] if tuple(out_shape) == target else f"{outs[0]}.reshape({target!r})"
+        if small is not None:  # on one BLAS thread: a second one costs more than it saves (blas.py)
+            return [f"{env.bind(small, '_mm')}({a}, {b}, {o})"]
         return [f"np.matmul({a}, {b}, out={o})"]
 
     return Step("blas", "dot_general", eqn.invars, eqn.outvars, emit)
@@ -327,23 +332,43 @@ def _cond(eqn):
 
 @register("scan")
 def _scan(eqn):
+    """A generated Python loop around the compiled body, writing the stacked ``ys`` into buffers.
+
+    The ``ys`` buffers come from the enclosing plan (kept across calls like any
+    other intermediate), so a call allocates nothing per step; the loop is one
+    generated function with the counts unrolled into its source (no ``*args``
+    packing, no zip per step).
+    """
     p = eqn.params
     body = _compiled(p["body"])
     nc, nk, length = p["num_consts"], p["num_carry"], p["length"]
-    y_avals = p["body"].out_avals[nk:]
-    order = range(length - 1, -1, -1) if p["reverse"] else range(length)
+    nx = len(eqn.invars) - nc - nk
+    ny = len(eqn.outvars) - nk
+    order = f"range({length - 1}, -1, -1)" if p["reverse"] else f"range({length})"
+    c = [f"c{j}" for j in range(nc)]
+    k = [f"k{j}" for j in range(nk)]
+    x = [f"x{j}" for j in range(nx)]
+    y = [f"y{j}" for j in range(ny)]
+    t = [f"t{j}" for j in range(ny)]
+    lines = [f"def run_scan({', '.join(c + k + x + y)}):",
+             f"    for i in {order}:",
+             f"        _o = body({', '.join(c + k + [f'{v}[i]' for v in x])})"]
+    if nk + ny:
+        lines.append(f"        {', '.join(k + t)}, = _o")
+    lines += [f"        {yv}[i] = {tv}" for yv, tv in zip(y, t)]
+    lines.append(f"    return [{', '.join(k)}]")
+    env = {"body": body}
+    exec(compile("\n".join(lines) + "\n", f"<fnflow scan[{length}]>", "exec"), env)
+    run_scan = env["run_scan"]
 
-    def run_scan(*args):
-        consts, carry, xs = list(args[:nc]), list(args[nc:nc + nk]), args[nc + nk:]
-        ys = [np.empty((length,) + a.shape, a.dtype) for a in y_avals]
-        for i in order:
-            outs = body(*consts, *carry, *[x[i] for x in xs])
-            carry = outs[:nk]
-            for y, o in zip(ys, outs[nk:]):
-                y[i] = o
-        return list(carry) + ys
+    def emit(ins, outs, env_):
+        f = env_.bind(run_scan, "_ctl")
+        lines_ = [f"_t = {f}({', '.join(list(ins) + list(outs[nk:]))})"]
+        lines_ += [f"{o} = _t[{j}]" for j, o in enumerate(outs[:nk])]
+        return lines_
 
-    return _control(eqn, run_scan, f"scan[{length}]", info=body)
+    return Step("control", f"scan[{length}]", eqn.invars, eqn.outvars, emit, alloc=[False] * nk + [True] * ny,
+                aliases=True, contiguous=False, info=body)
 
 
 @register("while")
