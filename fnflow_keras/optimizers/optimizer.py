@@ -225,12 +225,21 @@ class Optimizer:
             is not Optimizer.get_updates
 
     def build(self, var_list):
-        """Create the state for ``var_list`` (the model's trainable variables)."""
+        """Create the state for ``var_list`` (the model's trainable variables).
+
+        Rebuilding a built optimizer for another list (a layer was frozen or
+        unfrozen during ``fit``) keeps the slot values of the variables in both lists.
+        """
         var_list = list(var_list)
+        old_slots = dict(getattr(self, "_slot_of", None) or {}) if self.built else {}
         self._trainable_variables = var_list
         self._index = {id(v): i for i, v in enumerate(var_list)}
         if not self._custom():
             self._build_fnflow(var_list)
+            for k, var in self._slot_of.items():
+                old = old_slots.get(k)
+                if old is not None and old.shape == var.shape:
+                    var.assign(old.value)
         self.built = True
 
     def _build_fnflow(self, var_list):
@@ -251,6 +260,7 @@ class Optimizer:
         self._layout = []
         self._variables = []
         self._keras_slots = None
+        self._slot_of = {}  # (id of the model variable, slot name) -> slot Variable
         per_name, by_slot = {}, {}
         for path, leaf in items:
             key = tu.keystr(path)
@@ -268,6 +278,8 @@ class Optimizer:
                 ref = var_list[i] if i < len(var_list) and np.shape(leaf) == var_list[i].shape else None
                 name = f"{ref.path.replace('/', '_')}_{slot}" if ref is not None else f"{slot}_{i}"
                 var = Variable(np.asarray(leaf), dtype=np.asarray(leaf).dtype.name, trainable=False, name=name)
+                if ref is not None:
+                    self._slot_of[(id(ref), slot)] = var
                 self._variables.append(var)
                 self._layout.append(var)
                 by_slot.setdefault(slot, []).append(var)

@@ -379,7 +379,9 @@ class Trainer:
         if cached is not None and cached.valid(self.train_function):
             return cached
         x, y, sw = data
-        if not self._compile_built or not self.optimizer.built:
+        opt = self.optimizer
+        if not self._compile_built or not opt.built or [id(v) for v in opt._trainable_variables] != [
+                id(v) for v in self.trainable_variables]:  # first step, or a layer was (un)frozen since
             self._build_for_batch(x, y, sw)
         fn = self.make_train_function()
         tv_vars, ntv_vars = self._train_vars
@@ -571,7 +573,9 @@ class Trainer:
         if getattr(self, "_on_batch_key", None) is None:
             self._on_batch_key = krandom.draw_key()
         step = int(self.optimizer.iterations.numpy()) if self.optimizer.built else 0
-        logs = _pythonify(self._run_train_step(data, self._on_batch_key, step)[0])
+        raw, self._on_batch_train = self._run_train_step(data, self._on_batch_key, step,
+                                                         getattr(self, "_on_batch_train", None))
+        logs = _pythonify(raw)
         return logs if return_dict else self._flatten_logs(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -579,10 +583,11 @@ class Trainer:
         self._assert_compiled("evaluation")
         self.reset_metrics()
         data = next(da.ArrayAdapter(x, y, sample_weight, batch_size=_batch_size(da.to_arrays(x))).epoch())
-        logs = _pythonify(self._run_test_step(data)[0])
+        raw, self._on_batch_test = self._run_test_step(data, getattr(self, "_on_batch_test", None))
+        logs = _pythonify(raw)
         return logs if return_dict else self._flatten_logs(logs)
 
     def predict_on_batch(self, x):
         """The model's outputs on one batch, as NumPy arrays."""
-        out = self._run_predict_step(da.to_arrays(x))[0]
+        out, self._on_batch_predict = self._run_predict_step(da.to_arrays(x), getattr(self, "_on_batch_predict", None))
         return nest.map_structure(np.asarray, out)

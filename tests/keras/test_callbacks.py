@@ -97,8 +97,9 @@ def test_early_stopping_modes_baseline_and_start():
     h = model.fit(X, Y, batch_size=4, epochs=5, verbose=0, callbacks=[es])
     assert len(h.history["loss"]) == 2
     model = _model()
+    model.set_weights([np.zeros((2, 1), np.float32), np.zeros(1, np.float32)])  # a loss that falls every epoch
     es = cb.EarlyStopping(monitor="loss", patience=0, mode="max", start_from_epoch=3)
-    h = model.fit(X, Y, batch_size=4, epochs=6, verbose=0, callbacks=[es])
+    h = model.fit(X, Y, batch_size=4, epochs=6, verbose=0, shuffle=False, callbacks=[es])
     assert len(h.history["loss"]) == 5
 
 
@@ -152,6 +153,47 @@ def test_callback_editing_weights_takes_effect_next_step():
     # batch 1's loss is computed with zero weights: mean(y^2) of that batch (running mean of 2 batches)
     expected_b1 = np.mean(Y[4:8] ** 2)
     np.testing.assert_allclose(2 * losses[1] - losses[0], expected_b1, rtol=1e-5)
+
+
+def test_callbacks_see_current_weights_every_step():
+    # fit keeps the state in the variables at every step: get_weights() in a batch hook is the current state
+    model = _model(lr=0.1, opt="adam")
+    replay = _model(lr=0.1, opt="adam")
+    replay.set_weights(model.get_weights())
+    seen = []
+    rec = cb.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(model.get_weights()))
+    model.fit(X, Y, batch_size=4, epochs=2, verbose=0, shuffle=False, callbacks=[rec])
+    assert len(seen) == 6
+    for a, b in zip(seen[-1], model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # the same steps by train_on_batch give the weights seen after every step
+    for step in range(6):
+        i = step % 3
+        replay.train_on_batch(X[4 * i:4 * i + 4], Y[4 * i:4 * i + 4])
+        for a, b in zip(seen[step], replay.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_freezing_a_layer_in_a_callback_takes_effect_next_step():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    seen = {}
+
+    class Freeze(cb.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 0:
+                self.model.layers[0].trainable = False
+                seen["frozen"] = self.model.layers[0].get_weights()
+                seen["other"] = self.model.layers[1].get_weights()
+                seen["slot"] = np.array(self.model.optimizer.variables[-1].numpy())
+
+    model.fit(X, Y, batch_size=4, epochs=2, verbose=0, shuffle=False, callbacks=[Freeze()])
+    for a, b in zip(seen["frozen"], model.layers[0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(seen["other"][0], model.layers[1].get_weights()[0])
+    assert len(model.optimizer.variables) == 2 + 2 * 2  # iterations, learning rate, 2 slots x 2 variables
+    # the slots of the still-trainable layer were carried over, not restarted from zeros
+    assert np.all(np.asarray(model.optimizer.variables[-1].numpy()) != 0) and seen["slot"].any()
 
 
 def test_model_checkpoint(tmp_path):

@@ -291,3 +291,35 @@ def test_errors():
         model.fit(np.ones((3, 2)), np.ones((2, 1)), verbose=0)
     with pytest.raises(ValueError, match="Could not interpret optimizer"):
         model.compile(optimizer="nope", loss="mse")
+
+
+def test_fit_walks_the_layers_once_per_epoch_not_per_step(monkeypatch):
+    # the variable lists are resolved at the first step of an epoch; later steps only read the values
+    from fnflow_keras.layers.layer import Layer
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    x = np.random.RandomState(0).rand(64, 3).astype("float32")
+    y = np.random.RandomState(1).rand(64, 1).astype("float32")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    calls = []
+    original = Layer._sublayers
+    monkeypatch.setattr(Layer, "_sublayers", lambda self: calls.append(1) or original(self))
+    counts = []
+    for batch_size in (32, 4):  # 2 and 16 steps
+        calls.clear()
+        model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+        counts.append(len(calls))
+    assert counts[0] == counts[1]
+    assert model.train_function.trace_count == 3  # one per batch shape
+
+
+def test_train_on_batch_after_recompile_uses_the_new_loss():
+    model = _dense_model(1, 2)
+    model.set_weights([np.array([[0.5], [-0.5]], np.float32), np.zeros(1, np.float32)])
+    x, y = np.ones((4, 2), np.float32), np.full((4, 1), 2.0, np.float32)
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    assert np.isclose(model.train_on_batch(x, y), 4.0)
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mae")
+    assert np.isclose(model.train_on_batch(x, y), 2.0)
+    assert np.isclose(model.test_on_batch(x, y), 2.0)
