@@ -64,8 +64,8 @@ def test_reverse_operators_and_reductions_of_ufuncs():
 
 
 def test_unsupported_numpy_functions_raise_type_error():
-    with pytest.raises(TypeError, match=r"numpy\.polyval is not supported on traced values.*fnflow\.numpy"):
-        fnflow.grad(lambda x: np.polyval(x, 2.0))(np.ones(3))
+    with pytest.raises(TypeError, match=r"numpy\.polyder is not supported on traced values.*fnflow\.numpy"):
+        fnflow.grad(lambda x: np.sum(np.polyder(x)))(np.ones(3))
     with pytest.raises(TypeError, match=r"numpy\.gcd\.__call__ is not supported on traced values"):
         fnflow.vmap(lambda x: np.gcd(x, 2))(np.ones((2, 3), np.int32))
     with pytest.raises(TypeError, match="cannot write into a traced array"):

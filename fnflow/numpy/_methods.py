@@ -65,7 +65,7 @@ _UFUNCS = {
     "reciprocal": "reciprocal", "sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "arcsin",
     "arccos": "arccos", "arctan": "arctan", "arctan2": "arctan2", "sinh": "sinh", "cosh": "cosh",
     "tanh": "tanh", "arcsinh": "arcsinh", "arccosh": "arccosh", "arctanh": "arctanh", "maximum": "maximum",
-    "minimum": "minimum", "fmax": "maximum", "fmin": "minimum", "floor": "floor", "ceil": "ceil",
+    "minimum": "minimum", "fmax": "fmax", "fmin": "fmin", "floor": "floor", "ceil": "ceil",
     "trunc": "trunc", "rint": "rint", "equal": "equal", "not_equal": "not_equal", "less": "less",
     "less_equal": "less_equal", "greater": "greater", "greater_equal": "greater_equal",
     "logical_and": "logical_and", "logical_or": "logical_or", "logical_xor": "logical_xor",
