@@ -16,15 +16,23 @@ The pipeline, one module per stage (read them in this order)::
 - ``codegen.py``: the Python source of one numba kernel per group: loops over
   the iteration space (axes collapsed where possible, loop-invariant loads
   hoisted), broadcasting by index, writing into preallocated outputs.
+- ``vecmath.py``: branch-free float32 ``exp``/``tanh``/``logistic`` that
+  generated kernels call, so their loops vectorize (numba calls libm per
+  element otherwise).
 - ``cache.py``: kernels keyed by a hash of their source, types and versions;
   an in-memory cache in front of an on-disk one (``$FNFLOW_CACHE_DIR`` or
-  ``~/.cache/fnflow``), so a second process loads instead of compiling.
+  ``~/.cache/fnflow``), so a second process loads instead of compiling (and
+  without initialising numba's whole CPU target).
 - ``kernels/``: hand-written kernels that primitives can use as their CPU
   lowering.
+- ``blas.py``: small and thin products on one BLAS thread (OpenBLAS's own
+  thread-count setter, found by ``ctypes``).
 - ``lowering.py``: one step per group or equation: a kernel call, BLAS
   ``np.matmul`` for ``dot_general``, free views for reshapes and transposes,
   control flow (``cond``, ``scan``, ``while``) as Python loops around compiled
-  sub-graphs, and the primitive's ``impl`` as the fallback for every other op.
+  sub-graphs (``scan``: a generated loop writing its stacked outputs into
+  planned buffers), and the primitive's ``impl`` as the fallback for every
+  other op.
 - ``executable.py``: memory planning (a buffer is reused once its values are
   dead) and one generated Python driver function that runs the plan with no
   per-step interpretation; outputs are handed out read-only.
@@ -44,12 +52,13 @@ from fnflow.core.graph import Graph, Var
 __all__ = ["compile_graph"]
 
 
-def compile_graph(graph: Graph, readonly_outputs: bool = True):
+def compile_graph(graph: Graph, readonly_outputs: bool = True, out_params: bool = False):
     """Compile a graph (constants included) into an :class:`~fnflow.backends.cpu.executable.Executable`.
 
     ``exe(*flat_inputs)`` returns one array per ``graph.outvars``. With
     ``readonly_outputs=False`` (for loops around sub-graphs) the outputs are
-    plain NumPy arrays owned by the caller.
+    plain NumPy arrays owned by the caller; ``out_params=True`` lets a caller
+    pass arrays to compute outputs into (see ``executable.build``).
     """
     g = fusion.compose_loads(passes.optimize(graph))
     nodes = fusion.fuse(g)
@@ -72,4 +81,4 @@ def compile_graph(graph: Graph, readonly_outputs: bool = True):
             steps.extend(lowering.lower_eqn(e) for e in node.eqns)
         else:
             steps.append(lowering.lower_eqn(node))
-    return executable.build(g, steps, readonly_outputs)
+    return executable.build(g, steps, readonly_outputs, out_params)

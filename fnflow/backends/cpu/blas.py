@@ -12,6 +12,10 @@ puts the previous count back afterwards. Where no OpenBLAS is found (MKL,
 Accelerate, a system BLAS loaded under another name) it is plain
 ``np.matmul``.
 
+Larger products (up to ``ALWAYS_THREADED_MACS``) and convolutions use every
+thread unless the machine is busy (:func:`busy`: load average above the
+cores), when a second thread mostly waits to be scheduled.
+
 The setter is process-wide, so nested and concurrent calls share one counter:
 the count is lowered by the first and restored by the last.
 """
@@ -22,6 +26,7 @@ import ctypes
 import glob
 import os
 import threading
+import time
 
 import numpy as np
 
@@ -34,9 +39,47 @@ SINGLE_THREAD_MACS = 1 << 24
 SINGLE_THREAD_MIN_DIM = 64
 
 
+# products with at least this many multiply-adds always use every thread (a 2048^3 matmul: the
+# threads' wake-up and spin are noise there); those between the two bounds follow the machine's load
+ALWAYS_THREADED_MACS = 1 << 28
+_load = [-1e9, False]  # [time of the last look, busy]
+
+
 def single_threaded(batch, m, k, n) -> bool:
     """Whether a ``(batch, m, k) @ (batch, k, n)`` product should run on one BLAS thread."""
     return batch * m * k * n < SINGLE_THREAD_MACS or min(m, k, n) < SINGLE_THREAD_MIN_DIM
+
+
+def load_adaptive(batch, m, k, n) -> bool:
+    """Whether such a product runs on one thread only while the machine is busy (see :func:`busy`)."""
+    return not single_threaded(batch, m, k, n) and batch * m * k * n < ALWAYS_THREADED_MACS
+
+
+def _cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def busy() -> bool:
+    """Whether the 1-minute load average exceeds the cores this process may use by half a core or more.
+
+    Our own threads count in it (a training loop with two BLAS threads keeps it
+    near 2), so only other work pushes it over. Then a BLAS worker thread is
+    often descheduled and every multi-threaded product waits for it: measured
+    on the 2-core VM at load 3-4, a 128×784×512 GEMM took 3-16 ms on two
+    threads and 4.3 ms on one. Looked up at most once a second (like
+    ``OMP_DYNAMIC``, which adjusts OpenMP teams to the load).
+    """
+    now = time.monotonic()
+    if now - _load[0] > 1.0:
+        _load[0] = now
+        try:
+            _load[1] = os.getloadavg()[0] >= _cpus() + 0.5
+        except (AttributeError, OSError):
+            _load[1] = False
+    return _load[1]
 
 _state = {}  # "fns": (get, set) or None, once looked up
 _lock = threading.Lock()
@@ -123,3 +166,38 @@ def make_matmul_small():
             _exit(set_)
 
     return matmul_small
+
+
+def make_matmul_adaptive():
+    """Like :func:`make_matmul_small`, but on one thread only while :func:`busy`; None without OpenBLAS."""
+    small = make_matmul_small()
+    if small is None:
+        return None
+    matmul = np.matmul
+
+    def matmul_adaptive(a, b, out):
+        if busy():
+            small(a, b, out)
+        else:
+            matmul(a, b, out=out)
+
+    return matmul_adaptive
+
+
+def adaptive(fn):
+    """``fn`` (any function making BLAS calls, e.g. a convolution) on one BLAS thread while :func:`busy`."""
+    if _functions() is None:
+        return fn
+    set_ = _functions()[1]
+
+    def run(*args, **kwargs):
+        if not busy():
+            return fn(*args, **kwargs)
+        _enter(set_)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _exit(set_)
+
+    run.__wrapped__ = fn
+    return run

@@ -206,8 +206,15 @@ class Executable:
     __repr__ = __str__
 
 
-def build(graph, steps, readonly_outputs=True):
-    """Plan the buffers of ``steps`` and generate the driver; returns an :class:`Executable`."""
+def build(graph, steps, readonly_outputs=True, out_params=False):
+    """Plan the buffers of ``steps`` and generate the driver; returns an :class:`Executable`.
+
+    ``out_params``: the driver also takes one optional argument per output, after
+    the inputs: an array (C-contiguous, the output's dtype and shape) to compute
+    that output into, instead of a new one. Only outputs a step writes into a
+    buffer of their own use it (``Executable.direct_outputs``); the others ignore
+    it. Loops (``scan``) pass their stacked outputs' rows this way.
+    """
     env = Env()
     names = {}  # Var -> expression in the driver
     lines = []
@@ -318,15 +325,28 @@ def build(graph, steps, readonly_outputs=True):
         if isinstance(v, Var):
             escaping |= roots.get(v, set())
     kept = [b for b in range(len(buffers)) if b not in escaping]
+    # outputs a caller may pass a buffer for (``out_params``): those computed into a buffer of their own
+    direct = {}  # buffer id -> output position
+    if out_params:
+        for k, v in enumerate(graph.outvars):
+            if isinstance(v, Var) and v.aval.shape and v not in graph.invars and names.get(v, "").startswith("b"):
+                bid = int(names[v][1:])
+                if bid not in direct and buffers[bid] == (v.aval.dtype, v.aval.shape):
+                    direct[bid] = k
     for j, ln in enumerate(lines):
         if isinstance(ln, _Alloc):
             dtype, shape = buffers[ln.bid]
             if ln.bid not in escaping:
                 lines[j] = None
-            elif int(np.prod(shape, dtype=np.int64)) * dtype.itemsize >= RECYCLE_BYTES:
-                lines[j] = f"    b{ln.bid} = {env.bind(_Recycler(shape, dtype), '_out')}()"
+                continue
+            if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize >= RECYCLE_BYTES:
+                new = f"{env.bind(_Recycler(shape, dtype), '_out')}()"
             else:
-                lines[j] = f"    b{ln.bid} = _empty({shape!r}, {env.bind(dtype, '_dt')})"
+                new = f"_empty({shape!r}, {env.bind(dtype, '_dt')})"
+            if ln.bid in direct:
+                o = f"o{direct[ln.bid]}"
+                new = f"{o} if {o} is not None else {new}"
+            lines[j] = f"    b{ln.bid} = {new}"
     if kept:
         allocs = [(buffers[b][1], buffers[b][0]) for b in kept]
         env.values["_pool"], env.values["_alloc"] = [], functools.partial(_alloc_all, allocs)
@@ -356,6 +376,8 @@ def build(graph, steps, readonly_outputs=True):
         else:
             rets.append(names[v])
     ret = f"    return [{', '.join(rets)}]"
+    if out_params:
+        params = params + [f"o{k}=None" for k in range(len(graph.outvars))]
     head = f"def run({', '.join(params)}):\n"
     source = head + "\n".join(lines + [ret]) + "\n"
     code = compile(source, "<fnflow executable>", "exec")
@@ -371,4 +393,6 @@ def build(graph, steps, readonly_outputs=True):
     profile_source = (head + "\n".join(prof) + "\n", {k: v for k, v in env.values.items() if k != "run"})
     # a class of its own whose __call__ is the driver itself: no bound-method hop per call
     cls = type("Executable", (Executable,), {"__call__": staticmethod(run)})
-    return cls(graph, steps, run, source, len(buffers), readonly_outputs, profile_source)
+    exe = cls(graph, steps, run, source, len(buffers), readonly_outputs, profile_source)
+    exe.direct_outputs = frozenset(direct.values())
+    return exe

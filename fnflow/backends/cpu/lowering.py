@@ -284,14 +284,19 @@ def _dot_general(eqn):
             expr = f"{expr}.reshape({tuple(target)!r})"
         return expr
 
-    small = blas.make_matmul_small() if blas.single_threaded(B, M, K, N) else None
+    if blas.single_threaded(B, M, K, N):
+        small = blas.make_matmul_small()
+    elif blas.load_adaptive(B, M, K, N):
+        small = blas.make_matmul_adaptive()
+    else:
+        small = None
 
     def emit(ins, outs, env):
         a = operand(ins[0], lhs, list(lb) + lf + list(lc), (B, M, K))
         b = operand(ins[1], rhs, list(rb) + list(rc) + rf, (B, K, N))
         target = (B, M, N) if batched else (M, N)
         o = outs[0] if tuple(out_shape) == target else f"{outs[0]}.reshape({target!r})"
-        if small is not None:  # on one BLAS thread: a second one costs more than it saves (blas.py)
+        if small is not None:  # on one BLAS thread (when busy): a second one costs more than it saves (blas.py)
             return [f"{env.bind(small, '_mm')}({a}, {b}, {o})"]
         return [f"np.matmul({a}, {b}, out={o})"]
 
@@ -301,10 +306,10 @@ def _dot_general(eqn):
 # ------------------------------------------------------------ control flow
 
 
-def _compiled(graph):
+def _compiled(graph, out_params=False):
     from fnflow.backends.cpu import compile_graph
 
-    return compile_graph(graph, readonly_outputs=False)
+    return compile_graph(graph, readonly_outputs=False, out_params=out_params)
 
 
 def _control(eqn, runner, name, info=None):
@@ -335,12 +340,13 @@ def _scan(eqn):
     """A generated Python loop around the compiled body, writing the stacked ``ys`` into buffers.
 
     The ``ys`` buffers come from the enclosing plan (kept across calls like any
-    other intermediate), so a call allocates nothing per step; the loop is one
-    generated function with the counts unrolled into its source (no ``*args``
-    packing, no zip per step).
+    other intermediate), and the body computes each output it writes into a
+    buffer of its own straight into its row (``out_params``), so a call neither
+    allocates nor copies per step; the loop is one generated function with the
+    counts unrolled into its source (no ``*args`` packing, no zip per step).
     """
     p = eqn.params
-    body = _compiled(p["body"])
+    body = _compiled(p["body"], out_params=True)
     nc, nk, length = p["num_consts"], p["num_carry"], p["length"]
     nx = len(eqn.invars) - nc - nk
     ny = len(eqn.outvars) - nk
@@ -350,12 +356,17 @@ def _scan(eqn):
     x = [f"x{j}" for j in range(nx)]
     y = [f"y{j}" for j in range(ny)]
     t = [f"t{j}" for j in range(ny)]
+    # rows of the stacked outputs the body computes into directly; the others are copied
+    direct = [nk + j in body.direct_outputs for j in range(ny)]
+    outs = ["None"] * nk + [f"{yv}[i]" if d else "None" for yv, d in zip(y, direct)]
+    while outs and outs[-1] == "None":
+        outs.pop()
     lines = [f"def run_scan({', '.join(c + k + x + y)}):",
              f"    for i in {order}:",
-             f"        _o = body({', '.join(c + k + [f'{v}[i]' for v in x])})"]
+             f"        _o = body({', '.join(c + k + [f'{v}[i]' for v in x] + outs)})"]
     if nk + ny:
         lines.append(f"        {', '.join(k + t)}, = _o")
-    lines += [f"        {yv}[i] = {tv}" for yv, tv in zip(y, t)]
+    lines += [f"        {yv}[i] = {tv}" for yv, tv, d in zip(y, t, direct) if not d]
     lines.append(f"    return [{', '.join(k)}]")
     env = {"body": body}
     exec(compile("\n".join(lines) + "\n", f"<fnflow scan[{length}]>", "exec"), env)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
+from fnflow.backends.cpu import blas as _blas
 from fnflow.ops import conv as _conv
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -138,3 +139,7 @@ def conv_cpu(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, feat
     """``conv_general_dilated`` for the CPU backend (same contract as the primitive's impl)."""
     return _conv.conv_compute(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, feature_group_count,
                               patches=patches, scatter=scatter)
+
+
+# its GEMMs on one BLAS thread while the machine is busy (see ``blas.busy``)
+conv_cpu = _blas.adaptive(conv_cpu)
