@@ -103,7 +103,7 @@ class Progbar:
         for k, v in values or []:
             if k not in self._order:
                 self._order.append(k)
-            v = float(np.mean(np.asarray(v, dtype=np.float64)))
+            v = v if type(v) is float else float(np.mean(np.asarray(v, dtype=np.float64)))  # fit's logs: floats
             if k in self.stateful_metrics or finalize:
                 self._values[k] = [v, 1]
             else:
