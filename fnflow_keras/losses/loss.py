@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import fnflow.losses as FL
 import fnflow.numpy as fnp
 from fnflow.ops._util import asvalue
@@ -51,7 +49,7 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         # a Keras mask on the predictions (e.g. from Embedding(mask_zero=True)) weighs the values as Keras does:
         # masked entries count 0, and the averaging reductions take the mean over the unmasked ones
-        in_mask = get_keras_mask(y_pred) if not _mask_folded_by_caller() else None
+        in_mask = get_keras_mask(y_pred)
         # as Keras, both are converted to the loss dtype (float32) first
         y_pred = _cast(_value(y_pred), self.dtype)
         y_true = _cast(_value(y_true), self.dtype)
@@ -113,15 +111,6 @@ class LossFunctionWrapper(Loss):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, fn={getattr(self.fn, '__name__', self.fn)}>"
-
-
-def _mask_folded_by_caller():
-    """True when called by ``fnflow_keras.trainers.compile_utils.CompileLoss``, which still folds the output mask
-    into the sample weights itself (its ``apply_mask``) before calling the loss: applying it here too would count
-    it twice. Remove this together with that ``apply_mask`` call in ``CompileLoss.__call__``."""
-    caller = sys._getframe(2)
-    return caller.f_globals.get("__name__") == "fnflow_keras.trainers.compile_utils" and \
-        caller.f_code.co_name == "__call__"
 
 
 def _snake(name):

@@ -170,8 +170,7 @@ class CompileLoss:
             if fn is None:
                 values.append(None)
                 continue
-            sw = apply_mask(sw, get_keras_mask(yp), getattr(fn, "reduction", "sum_over_batch_size"))
-            v = fn(yt, yp, sw)
+            v = fn(yt, yp, sw)  # a Loss applies the output mask itself, as in Keras
             values.append(v)
             v = v * w if w is not None else v
             total = v if total is None else total + v
