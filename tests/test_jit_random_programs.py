@@ -3,7 +3,8 @@
 Hypothesis draws a :class:`Program`: 1-3 input arrays of small mutually
 broadcastable shapes and a DAG of 3-12 ops over them (elementwise math kept in
 its domain, broadcasting arithmetic, comparisons and ``where``, reductions,
-shape ops, products, ``cumsum``, static slices and integer-array indexing).
+shape ops, products, ``cumsum``, static slices, integer-array indexing and
+``.at[].add``).
 The generator tracks an interval that bounds every value, so it only picks an
 op whose inputs lie in its domain (with a margin) and whose result stays
 moderate. Each program is run eagerly and under ``fnflow.jit`` (values, dtypes,
@@ -104,6 +105,10 @@ def _take(x, idx, axis):
     return fnp.asarray(x)[(slice(None),) * axis + (np.array(idx, np.int32),)]
 
 
+def _at_add(x, y, idx):
+    return fnp.asarray(x).at[np.array(idx, np.int32)].add(y)
+
+
 def _affine(x, scale, shift):
     return x * scale + shift  # Python scalars: weakly typed, keep float32 float32
 
@@ -115,7 +120,7 @@ def _matmul_t(a, b):
 IMPL = {
     **{k: v[0] for k, v in UNARY.items()}, **BINARY, **COMPARE, **REDUCE,
     "affine": _affine, "where": fnp.where,
-    "reshape": fnp.reshape, "transpose": fnp.transpose, "slice": _slice, "take": _take,
+    "reshape": fnp.reshape, "transpose": fnp.transpose, "slice": _slice, "take": _take, "at_add": _at_add,
     "concatenate": lambda a, b, axis: fnp.concatenate([a, b], axis=axis), "broadcast_to": fnp.broadcast_to,
     "matmul": fnp.matmul, "matmul_t": _matmul_t, "dot": fnp.dot, "cumsum": fnp.cumsum,
 }
@@ -147,6 +152,7 @@ class Program:
     ops: tuple
     outputs: tuple
     seed: int = 0
+    shapes: tuple = ()  # the shape of every value as the generator predicts it (not printed)
 
     def __repr__(self):
         n = len(self.inputs)
@@ -340,6 +346,23 @@ class _Builder:
             return []
         return [(Op("take", (i,), (("idx", idx), ("axis", axis))), _Val(shape, "f", v.lo, v.hi))]
 
+    def at_add(self, r):
+        """``x.at[idx].add(y)`` along axis 0, with repeated indices."""
+        cands = []
+        for i, j in itertools.product(self.floats(), repeat=2):
+            x, y = self.vals[i], self.vals[j]
+            if not x.shape:
+                continue
+            k = y.shape[0] if len(y.shape) == len(x.shape) else r.randint(1, 4)
+            target = (k,) + x.shape[1:]
+            if k > 4 or _bshape(y.shape, target) != target:
+                continue
+            idx = tuple(r.randint(0, x.shape[0] - 1) for _ in range(k))
+            lo, hi = x.lo + k * min(0.0, y.lo), x.hi + k * max(0.0, y.hi)
+            if _ok(x.shape, lo, hi):
+                cands.append((Op("at_add", (i, j), (("idx", idx),)), _Val(x.shape, "f", lo, hi)))
+        return cands
+
     def concatenate(self, r):
         cands = []
         for i, j in itertools.product(self.floats(), repeat=2):
@@ -384,7 +407,7 @@ class _Builder:
                 cands += [(Op(n, (i, j)), _Val(shape, "f", lo, hi)) for n in names]
             if len(b.shape) >= 2 and b.shape[-1] == k:  # a @ b^T (e.g. a Gram matrix a @ a^T)
                 bt = b.shape[:-2] + (b.shape[-1], b.shape[-2])
-                shape = _bshape(a.shape[:-2], bt[:-2]) if len(a.shape) >= 2 else ()
+                shape = _bshape(a.shape[:-2], bt[:-2])  # a 1-d a: bt's batch axes and its last one
                 if shape is not None:
                     shape = shape + a.shape[-2:-1] + bt[-1:]
                     if _ok(shape, lo, hi):
@@ -405,7 +428,7 @@ class _Builder:
 
 
 KINDS = ["unary", "unary", "unary", "affine", "binary", "binary", "compare", "where", "reduce", "reduce",
-         "reshape", "transpose", "slice", "take", "concatenate", "broadcast_to", "products", "cumsum"]
+         "reshape", "transpose", "slice", "take", "at_add", "concatenate", "broadcast_to", "products", "cumsum"]
 
 
 def _input_shapes(r, n):
@@ -440,7 +463,7 @@ def random_program(seed, min_ops=3, max_ops=12):
     used = {i for op in ops for i in op.args}
     sinks = [i for i in range(n_in, len(vals) - 1) if i not in used]
     outs = [len(vals) - 1] + r.sample(sinks, min(2, len(sinks)))
-    return Program(tuple(zip(shapes, dtypes)), tuple(ops), tuple(outs), seed)
+    return Program(tuple(zip(shapes, dtypes)), tuple(ops), tuple(outs), seed, tuple(v.shape for v in vals))
 
 
 def programs():
@@ -507,14 +530,15 @@ def test_program_repr_is_readable():
 
 
 def test_generator_reaches_every_op():
-    """Over many generated programs (generation only, cheap) every op of the generator appears."""
+    """Over many generated programs (generation and eager runs only, cheap) every op of the generator appears."""
     seen = set()
-
-    @settings(max_examples=150, phases=(Phase.generate,))
-    @given(prog=programs())
-    def collect(prog):
-        prog(*prog.arguments())  # eager evaluation works: shapes and domains are as the generator thinks
+    for seed in range(400):
+        prog = random_program(seed)
+        vals = list(prog.arguments())
+        for op in prog.ops:  # eager evaluation works and gives the shapes the generator predicts
+            vals.append(op.apply(vals))
+            assert np.shape(vals[-1]) == prog.shapes[len(vals) - 1], f"{op!r} in\n{prog!r}"
+            if vals[-1].dtype != np.bool_:
+                assert np.all(np.isfinite(vals[-1])), f"{op!r} in\n{prog!r}"
         seen.update(op.fun for op in prog.ops)
-
-    collect()
     assert seen == set(IMPL), f"never generated: {sorted(set(IMPL) - seen)}"

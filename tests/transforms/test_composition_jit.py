@@ -267,3 +267,15 @@ def test_hessian_of_jit_against_finite_differences(f):
     g = fnflow.grad(f)
     fd = np.array([(np.asarray(g(x + eps * e)) - np.asarray(g(x - eps * e))) / (2 * eps) for e in np.eye(N)])
     close(fnflow.hessian(fnflow.jit(f))(x), fd, 1e-6, "hessian(jit)")
+
+
+@pytest.mark.parametrize("f", FUNS, ids=IDS)
+def test_jit_of_a_closure_over_outer_tracers(f):
+    """A jitted closure over a value of an enclosing grad/vmap/jvp (the value becomes an extra input)."""
+    r = ref(f)
+    ones, zeros = np.ones(N), np.zeros(N)
+    close(fnflow.grad(lambda x: fnflow.jit(lambda y: f(x * y))(ones))(r.x), r.grad, 1e-10, "grad")
+    close(fnflow.vmap(lambda x: fnflow.jit(lambda y: f(x + y))(zeros))(r.xs), r.values, 1e-10, "vmap")
+    close(fnflow.jvp(lambda x: fnflow.jit(lambda y: f(x - y))(zeros), (r.x,), (r.v,))[1], r.jvp[1], 1e-10, "jvp")
+    close(fnflow.vmap(fnflow.grad(lambda x: fnflow.jit(lambda y: f(y * x))(ones)))(r.xs), r.grads, 1e-10,
+          "vmap(grad)")
