@@ -138,3 +138,30 @@ def test_scan_without_carry():
     f = lambda xs: lax.scan(lambda c, x: (c, fnp.exp(x)), (), xs)[1]  # noqa: E731
     got = compile_graph(fnflow.make_graph(f)(xs))(xs)
     np.testing.assert_allclose(got[0], np.exp(xs), rtol=1e-6)
+
+
+@pytest.mark.skipif(not blas.available(), reason="NumPy's OpenBLAS not found")
+def test_adaptive_functions_use_one_thread_only_when_busy(monkeypatch):
+    get, _ = blas._functions()
+    before = get()
+    seen = []
+    run = blas.adaptive(lambda: seen.append(get()))
+    monkeypatch.setattr(blas, "busy", lambda: True)
+    run()
+    monkeypatch.setattr(blas, "busy", lambda: False)
+    run()
+    assert seen == [1, before] and get() == before
+
+
+def test_out_params_compute_outputs_into_given_arrays():
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    graph = fnflow.make_graph(lambda x: (fnp.exp(x) * 2, x, fnp.sum(x)))(x)
+    exe = compile_graph(graph, readonly_outputs=False, out_params=True)
+    assert exe.direct_outputs == {0}  # an input passed through and a 0-d result are not written into
+    out = np.zeros((4, 3), np.float32)
+    got = exe(x, out)
+    assert got[0] is out
+    np.testing.assert_allclose(out, np.exp(x) * 2, rtol=1e-6)
+    fresh = exe(x)  # without one: a new array
+    assert fresh[0] is not out
+    np.testing.assert_allclose(fresh[0], out)

@@ -13,8 +13,9 @@ Accelerate, a system BLAS loaded under another name) it is plain
 ``np.matmul``.
 
 Larger products (up to ``ALWAYS_THREADED_MACS``) and convolutions use every
-thread unless the machine is busy (:func:`busy`: load average above the
-cores), when a second thread mostly waits to be scheduled.
+thread unless the machine is busy (:func:`busy`: other work leaves fewer idle
+cores than there are BLAS threads), when a second thread mostly waits to be
+scheduled.
 
 The setter is process-wide, so nested and concurrent calls share one counter:
 the count is lowered by the first and restored by the last.
@@ -42,7 +43,7 @@ SINGLE_THREAD_MIN_DIM = 64
 # products with at least this many multiply-adds always use every thread (a 2048^3 matmul: the
 # threads' wake-up and spin are noise there); those between the two bounds follow the machine's load
 ALWAYS_THREADED_MACS = 1 << 28
-_load = [-1e9, False]  # [time of the last look, busy]
+_load = [-1e9, False, 0.0]  # [time of the last look, busy, this process's CPU time then]
 
 
 def single_threaded(batch, m, k, n) -> bool:
@@ -63,23 +64,30 @@ def _cpus():
 
 
 def busy() -> bool:
-    """Whether the 1-minute load average exceeds the cores this process may use by half a core or more.
+    """Whether other work leaves fewer idle cores than NumPy's BLAS has threads.
 
-    Our own threads count in it (a training loop with two BLAS threads keeps it
-    near 2), so only other work pushes it over. Then a BLAS worker thread is
-    often descheduled and every multi-threaded product waits for it: measured
-    on the 2-core VM at load 3-4, a 128×784×512 GEMM took 3-16 ms on two
-    threads and 4.3 ms on one. Looked up at most once a second (like
-    ``OMP_DYNAMIC``, which adjusts OpenMP teams to the load).
+    Other work = the 1-minute load average minus this process's own recent
+    CPU use (its CPU time over wall time since the last look). When some BLAS
+    thread cannot have a core to itself, it is often descheduled and every
+    multi-threaded product waits for it: measured on the 2-core VM at load
+    2.4, W1's step took 9-100 ms with two threads and 7-9 ms with one. Looked
+    up at most once a second (like ``OMP_DYNAMIC``, which sizes OpenMP teams
+    by the load).
     """
     now = time.monotonic()
-    if now - _load[0] > 1.0:
-        _load[0] = now
+    last = _load[0]
+    if now - last > 1.0:
+        cpu = time.process_time()
+        own = (cpu - _load[2]) / (now - last) if now - last < 60 else 0.0
+        _load[0], _load[2] = now, cpu
         try:
-            _load[1] = os.getloadavg()[0] >= _cpus() + 0.5
+            fns = _functions()
+            threads = fns[0]() if fns is not None else _cpus()
+            _load[1] = os.getloadavg()[0] - own + threads > _cpus() + 0.25
         except (AttributeError, OSError):
             _load[1] = False
     return _load[1]
+
 
 _state = {}  # "fns": (get, set) or None, once looked up
 _lock = threading.Lock()
