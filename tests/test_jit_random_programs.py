@@ -32,7 +32,7 @@ import math
 import random
 
 import numpy as np
-from hypothesis import Phase, given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 import fnflow
@@ -490,7 +490,8 @@ def _compare(got, want, what, prog):
         if w.dtype == np.bool_:
             np.testing.assert_array_equal(g, w, err_msg=msg)
         else:
-            tol = _TOL[w.dtype]
+            # a float64 result computed through float32 values (mixed inputs, .at[] casts) has float32's precision
+            tol = max(_TOL[w.dtype], *(_TOL[np.dtype(dt)] for _, dt in prog.inputs))
             scale = max(1.0, float(np.max(np.abs(w), initial=0.0)))
             np.testing.assert_allclose(g, w, rtol=tol, atol=tol * scale, err_msg=msg)
 
@@ -507,6 +508,7 @@ def _scalarised(prog, outs):
 
 @settings(max_examples=40, phases=(Phase.explicit, Phase.reuse, Phase.generate))
 @given(prog=programs())
+@example(prog=random_program(1350656))  # float32 .at[].add of float64 values: the gradient has float32 precision
 def test_random_program_jit_matches_eager(prog):
     xs = prog.arguments()
     want = prog(*xs)
