@@ -52,7 +52,7 @@ def _versions():
 
 
 def _freeze_gc_at_exit():
-    """Once numba is loaded: freeze the garbage collector at exit (``FNFLOW_GC_FREEZE_AT_EXIT=0`` turns it off).
+    """Opt-in (``FNFLOW_GC_FREEZE_AT_EXIT=1``): once numba is loaded, freeze the garbage collector at exit.
 
     The interpreter's last full collections walk every object numba's modules
     made, which took 0.2-0.4 s of each process exit on a 2-core VM (a third of
@@ -60,9 +60,10 @@ def _freeze_gc_at_exit():
     anyway. Objects still in reference cycles at exit then do not get their
     finalizers run, as after ``os._exit``: close files explicitly (``with``).
     ``atexit`` runs handlers last-registered first, so the program's own
-    handlers registered later still run before it.
+    handlers registered later still run before it. Off by default: a user's
+    unclosed file caught in a reference cycle would lose its buffered data.
     """
-    if os.environ.get("FNFLOW_GC_FREEZE_AT_EXIT", "1") != "0":
+    if os.environ.get("FNFLOW_GC_FREEZE_AT_EXIT", "0") == "1":
         import atexit
         import gc
 
