@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import fnflow as ff
 import fnflow.numpy as fnp
 from fnflow.ops import matrix as M
+from fnflow.testing import check_grads as _check_grads
 
 LA = fnp.linalg
 
@@ -22,25 +23,8 @@ def _leaves(x):
 
 
 def check_grads(f, args, order=2, eps=1e-6, rtol=1e-5, atol=1e-6, seed=0):
-    """JVP vs a central difference along a random direction, <ct, J v> == <J^T ct, v>, recursively."""
-    rng = np.random.default_rng(seed)
-    args = tuple(np.asarray(a, np.float64) for a in args)
-    tans = tuple(rng.normal(size=a.shape) for a in args)
-    out, t_out = ff.jvp(f, args, tans)
-    # np.asarray: keep 0-d values arrays (a bare np.float64 would be read as a weak Python float)
-    plus = f(*[np.asarray(a + eps * t) for a, t in zip(args, tans)])
-    minus = f(*[np.asarray(a - eps * t) for a, t in zip(args, tans)])
-    for t, p, m in zip(_leaves(t_out), _leaves(plus), _leaves(minus)):
-        np.testing.assert_allclose(t, (p - m) / (2 * eps), rtol=rtol, atol=atol)
-    _, pullback = ff.vjp(f, *args)
-    cts = ff.tree_util.tree_map(lambda o: rng.normal(size=np.shape(o)), out)
-    grads = pullback(cts)
-    lhs = sum(float(np.sum(c * t)) for c, t in zip(_leaves(cts), _leaves(t_out)))
-    rhs = sum(float(np.sum(np.asarray(g) * t)) for g, t in zip(grads, tans))
-    np.testing.assert_allclose(lhs, rhs, rtol=rtol, atol=atol)
-    if order > 1:
-        check_grads(lambda *a: ff.jvp(f, a, tans)[1], args, order - 1, eps, rtol, atol, seed + 1)
-        check_grads(lambda *a: tuple(ff.vjp(f, *a)[1](cts)), args, order - 1, eps, rtol, atol, seed + 2)
+    """fnflow.testing.check_grads in float64 with this file's tolerances."""
+    return _check_grads(f, tuple(np.asarray(a, np.float64) for a in args), order=order, eps=eps, rtol=rtol, atol=atol)
 
 
 def check_vmap(f, *args, in_axes=0):
