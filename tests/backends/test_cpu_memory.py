@@ -24,7 +24,14 @@ def mlp(x, w):
 
 
 def ref(x, w):
+    """In float64: two float32 paths (BLAS kernels differ between CPUs) each stay within 3e-5 of it."""
+    x, w = np.float64(x), np.float64(w)
     return np.tanh(np.exp(x @ w * 0.01) @ w) * 2
+
+
+def assert_matches(out, x, w):
+    # a buffer written by another call would be off by ~0.1 (inputs differ by 10%), rounding by < 3e-5
+    np.testing.assert_allclose(out, ref(x, w), rtol=0, atol=1e-4)
 
 
 def test_outputs_kept_by_the_caller_are_never_overwritten():
@@ -33,7 +40,7 @@ def test_outputs_kept_by_the_caller_are_never_overwritten():
     kept = first.copy()
     for k in range(3):
         out = exe(BIG * (k + 2), WB)[0]
-        np.testing.assert_allclose(out, ref(BIG * (k + 2), WB), rtol=1e-4, atol=1e-5)
+        assert_matches(out, BIG * (k + 2), WB)
     np.testing.assert_array_equal(first, kept)
     assert not first.flags.writeable
 
@@ -55,7 +62,7 @@ def test_intermediate_buffers_are_allocated_once():
     assert "_pool.pop()" in exe.source
     assert exe.source.count("_empty(") == 0  # the only output is recycled, intermediates are kept
     for k in range(3):
-        np.testing.assert_allclose(exe(BIG + k, WB)[0], ref(BIG + k, WB), rtol=1e-4, atol=1e-5)
+        assert_matches(exe(BIG + k, WB)[0], BIG + k, WB)
 
 
 def test_concurrent_calls_use_separate_buffers():
@@ -67,7 +74,7 @@ def test_concurrent_calls_use_separate_buffers():
         try:
             for _ in range(20):
                 out = exe(inputs[k], WB)[0]
-                np.testing.assert_allclose(out, ref(inputs[k], WB), rtol=1e-4, atol=1e-5)
+                assert_matches(out, inputs[k], WB)
             results[k] = True
         except Exception as err:  # pragma: no cover - reported below
             errors.append(err)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 
 import numpy as np
 
@@ -56,6 +57,8 @@ class _Recycler:
     def __init__(self, shape, dtype):
         self.shape, self.dtype = shape, dtype
         self.arrays = []
+        # checking a count and taking the array must be one step: two threads could otherwise take the same one
+        self.lock = threading.Lock()
         probe = [np.empty(0)]
         self.free_count = self._count(probe, 0)  # the count of an array nobody else holds
 
@@ -65,14 +68,15 @@ class _Recycler:
 
     def __call__(self):
         arrays, count, free = self.arrays, self._count, self.free_count
-        for i in range(len(arrays)):
-            if count(arrays, i) == free:
-                return arrays[i]
-        a = np.empty(self.shape, self.dtype)
-        if len(arrays) >= self.KEEP:
-            arrays.pop(0)
-        arrays.append(a)
-        return a
+        with self.lock:
+            for i in range(len(arrays)):
+                if count(arrays, i) == free:
+                    return arrays[i]
+            a = np.empty(self.shape, self.dtype)
+            if len(arrays) >= self.KEEP:
+                arrays.pop(0)
+            arrays.append(a)
+            return a
 
 
 class Step:
@@ -352,8 +356,11 @@ def build(graph, steps, readonly_outputs=True, out_params=False):
         env.values["_pool"], env.values["_alloc"] = [], functools.partial(_alloc_all, allocs)
         names_kept = ", ".join(f"b{b}" for b in kept) + ","
         first = marks[0][0]
-        lines[first:first] = ["    _bufs = _pool.pop() if _pool else _alloc()", f"    {names_kept} = _bufs"]
-        marks = [(end + 2 if k >= 0 else end, k) for end, k in marks]
+        # pop-or-allocate as one step: another thread may take the last set between a test and a pop
+        take = ["    try:", "        _bufs = _pool.pop()", "    except IndexError:", "        _bufs = _alloc()",
+                f"    {names_kept} = _bufs"]
+        lines[first:first] = take
+        marks = [(end + len(take) if k >= 0 else end, k) for end, k in marks]
     # drop the placeholders, keeping the step marks in line
     before = [0]  # before[j]: lines kept among the first j
     for ln in lines:
