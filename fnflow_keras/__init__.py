@@ -2,7 +2,18 @@
 
 import importlib as _importlib
 
-from fnflow_keras import activations, backend, initializers, layers, models, ops, random, regularizers, utils
+from fnflow_keras import (
+    activations,
+    backend,
+    constraints,
+    initializers,
+    layers,
+    models,
+    ops,
+    random,
+    regularizers,
+    utils,
+)
 from fnflow_keras.layers import Input, Layer
 from fnflow_keras.models import Model, Sequential
 from fnflow_keras.variables import StatelessScope, Variable
@@ -18,4 +29,4 @@ for _mod in ("optimizers", "losses", "metrics", "callbacks", "saving", "datasets
             raise
 
 __all__ = ["Input", "Layer", "Model", "Sequential", "Variable", "StatelessScope", "activations", "backend",
-           "initializers", "layers", "models", "ops", "random", "regularizers", "utils"]
+           "constraints", "initializers", "layers", "models", "ops", "random", "regularizers", "utils"]

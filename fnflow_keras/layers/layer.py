@@ -245,11 +245,11 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if np.dtype(dtype).kind == "f" else "zeros"
         init = kinit.get(initializer)
-        from fnflow_keras import regularizers
+        from fnflow_keras import constraints, regularizers
 
         with backend.name_scope(self.name) if backend.current_path().split("/")[-1] != self.name else _null():
             var = Variable(init, shape=shape, dtype=dtype, trainable=trainable, name=name,
-                           regularizer=regularizers.get(regularizer), constraint=constraint)
+                           regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint))
         (self._trainable_variables if trainable else self._non_trainable_variables).append(var)
         if not self.trainable and trainable:
             var.trainable = False  # frozen layer; setting layer.trainable = True thaws it

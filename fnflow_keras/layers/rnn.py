@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnflow.lax as lax
 import fnflow.numpy as fnp
-from fnflow_keras import activations, initializers, regularizers
+from fnflow_keras import activations, constraints, initializers, regularizers
 from fnflow_keras import random as krandom
 from fnflow_keras.layers.layer import Layer
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
@@ -21,8 +21,9 @@ class _Cell(Layer):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, dropout=0.0,
-                 recurrent_dropout=0.0, seed=None, **kwargs):
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 **kwargs):
         self._extra = {k: kwargs.pop(k) for k in ("unit_forget_bias", "reset_after") if k in kwargs}
         super().__init__(**kwargs)
         self.units = int(units)
@@ -35,6 +36,9 @@ class _Cell(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = min(1.0, max(0.0, dropout))
         self.recurrent_dropout = min(1.0, max(0.0, recurrent_dropout))
         self.seed = seed
@@ -49,12 +53,14 @@ class _Cell(Layer):
     def build(self, input_shape):
         n = self.gates * self.units
         self.kernel = self.add_weight(shape=(input_shape[-1], n), name="kernel", initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight(shape=(self.units, n), name="recurrent_kernel",
                                                 initializer=self.recurrent_initializer,
-                                                regularizer=self.recurrent_regularizer)
+                                                regularizer=self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
         self.bias = (self.add_weight(shape=self._bias_shape(), name="bias", initializer=self._bias_init(),
-                                     regularizer=self.bias_regularizer) if self.use_bias else None)
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         self.built = True
 
     @property
@@ -70,7 +76,9 @@ class _Cell(Layer):
                 "kernel_regularizer": serialize_keras_object(self.kernel_regularizer),
                 "recurrent_regularizer": serialize_keras_object(self.recurrent_regularizer),
                 "bias_regularizer": serialize_keras_object(self.bias_regularizer),
-                "kernel_constraint": None, "recurrent_constraint": None, "bias_constraint": None,
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint),
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed, **self._extra}
 
 
@@ -299,8 +307,6 @@ class _Recurrent(RNN):
         layer_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in _RNN_ARGS}
         layer_kw.pop("time_major", None)
         cell_kw = dict(kwargs)
-        cell_kw.pop("recurrent_constraint", None), cell_kw.pop("kernel_constraint", None)
-        cell_kw.pop("bias_constraint", None)
         dtype = layer_kw.get("dtype")
         cell = self.cell_class(units, name=self._cell_name(), dtype=dtype, **cell_kw)
         super().__init__(cell, **layer_kw)
