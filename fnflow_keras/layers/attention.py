@@ -7,7 +7,7 @@ import math
 
 import fnflow.nn as nn
 import fnflow.numpy as fnp
-from fnflow_keras import initializers
+from fnflow_keras import constraints, initializers
 from fnflow_keras import random as krandom
 from fnflow_keras.layers.core.misc import Dropout
 from fnflow_keras.layers.layer import Layer
@@ -17,17 +17,20 @@ from fnflow_keras.utils.serialization_lib import serialize_keras_object
 class _Projection(Layer):
     """An EinsumDense-like projection: kernel ``in_shape + out_shape`` contracted over the input axes."""
 
-    def __init__(self, in_axes, out_shape, use_bias, kernel_initializer, bias_initializer, **kwargs):
+    def __init__(self, in_axes, out_shape, use_bias, kernel_initializer, bias_initializer, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.in_axes, self.out_shape, self.use_bias = in_axes, tuple(out_shape), use_bias
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
 
     def build(self, input_shape):
         in_shape = tuple(input_shape[-self.in_axes:])
         self.kernel = self.add_weight(name="kernel", shape=in_shape + self.out_shape,
-                                      initializer=self.kernel_initializer.clone())
+                                      initializer=self.kernel_initializer.clone(), constraint=self.kernel_constraint)
         bias_shape = self.out_shape if self.in_axes == 1 else self.out_shape[-1:]
-        self.bias = (self.add_weight(name="bias", shape=bias_shape, initializer=self.bias_initializer.clone())
+        self.bias = (self.add_weight(name="bias", shape=bias_shape, initializer=self.bias_initializer.clone(),
+                                     constraint=self.bias_constraint)
                      if self.use_bias else None)
         self.built = True
 
@@ -61,6 +64,8 @@ class MultiHeadAttention(Layer):
         self.attention_axes = attention_axes
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.seed = seed
 
     def build(self, query_shape, value_shape=None, key_shape=None):
@@ -70,7 +75,8 @@ class MultiHeadAttention(Layer):
         key_shape = key_shape or value_shape
         h = self.num_heads
         args = dict(use_bias=self.use_bias, kernel_initializer=self.kernel_initializer,
-                    bias_initializer=self.bias_initializer)
+                    bias_initializer=self.bias_initializer, kernel_constraint=self.kernel_constraint,
+                    bias_constraint=self.bias_constraint)
         out_dim = query_shape[-1] if self._output_shape is None else (
             self._output_shape if isinstance(self._output_shape, int) else self._output_shape[-1])
         self._query_dense = _Projection(1, (h, self.key_dim), name="query", **args)
@@ -127,8 +133,9 @@ class MultiHeadAttention(Layer):
                 "output_shape": self._output_shape, "attention_axes": self.attention_axes, "sliding_window": None,
                 "kernel_initializer": serialize_keras_object(self.kernel_initializer),
                 "bias_initializer": serialize_keras_object(self.bias_initializer), "kernel_regularizer": None,
-                "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
-                "bias_constraint": None, "seed": self.seed}
+                "bias_regularizer": None, "activity_regularizer": None,
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint), "seed": self.seed}
 
 
 

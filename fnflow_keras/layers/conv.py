@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnflow.nn.functional as F
 import fnflow.numpy as fnp
 from fnflow.ops.conv import conv_general_dilated
-from fnflow_keras import activations, backend, initializers, regularizers
+from fnflow_keras import activations, backend, constraints, initializers, regularizers
 from fnflow_keras.layers.layer import Layer, check_no_quantization
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
@@ -53,7 +53,8 @@ class BaseConv(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def _channels(self, input_shape):
         return input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
@@ -64,9 +65,11 @@ class BaseConv(Layer):
             raise ValueError(f"The number of input channels must be evenly divisible by the number of groups. "
                              f"Received groups={self.groups}, but the input has {cin} channels")
         self.kernel = self.add_weight(name="kernel", shape=self.kernel_size + (cin // self.groups, self.filters),
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer)
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.bias = (self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer,
-                                     regularizer=self.bias_regularizer) if self.use_bias else None)
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         self.built = True
 
     def call(self, inputs):
@@ -107,7 +110,8 @@ class BaseConv(Layer):
                 "kernel_regularizer": serialize_keras_object(self.kernel_regularizer),
                 "bias_regularizer": serialize_keras_object(self.bias_regularizer),
                 "activity_regularizer": serialize_keras_object(self.activity_regularizer),
-                "kernel_constraint": None, "bias_constraint": None}
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
 
 class Conv1D(BaseConv):
@@ -143,9 +147,11 @@ class BaseConvTranspose(BaseConv):
     def build(self, input_shape):
         cin = self._channels(input_shape)
         self.kernel = self.add_weight(name="kernel", shape=self.kernel_size + (self.filters, cin),
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer)
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.bias = (self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer,
-                                     regularizer=self.bias_regularizer) if self.use_bias else None)
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         self.built = True
 
     def _out_len(self, n, k, s, d, op):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnflow.nn.functional as F
 import fnflow.numpy as fnp
-from fnflow_keras import activations, backend, initializers, regularizers
+from fnflow_keras import activations, backend, constraints, initializers, regularizers
 from fnflow_keras.layers.conv import _out_len, _tuple
 from fnflow_keras.layers.layer import Layer
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
@@ -54,7 +54,8 @@ class _DepthwiseBase(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint, self.bias_constraint = depthwise_constraint, bias_constraint
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def _channels(self, input_shape):
         return input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
@@ -65,11 +66,13 @@ class _DepthwiseBase(Layer):
             raise ValueError(f"{type(self).__name__} {self.name!r}: the channel dimension of the inputs must be "
                              f"known, got shape {input_shape}")
         return self.add_weight(name=name, shape=self.kernel_size + (cin, self.depth_multiplier),
-                               initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer)
+                               initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+                               constraint=self.depthwise_constraint)
 
     def _bias(self, units):
         return (self.add_weight(name="bias", shape=(units,), initializer=self.bias_initializer,
-                                regularizer=self.bias_regularizer) if self.use_bias else None)
+                                regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                if self.use_bias else None)
 
     def _add_bias(self, y):
         if self.bias is None:
@@ -96,7 +99,8 @@ class _DepthwiseBase(Layer):
                 "depthwise_regularizer": serialize_keras_object(self.depthwise_regularizer),
                 "bias_regularizer": serialize_keras_object(self.bias_regularizer),
                 "activity_regularizer": serialize_keras_object(self.activity_regularizer),
-                "depthwise_constraint": None, "bias_constraint": None}
+                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
 
 class DepthwiseConv2D(_DepthwiseBase):
@@ -146,14 +150,15 @@ class SeparableConv2D(_DepthwiseBase):
         self.filters = int(filters)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.pointwise_constraint = pointwise_constraint
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
 
     def build(self, input_shape):
         self.depthwise_kernel = self._depthwise_weight(input_shape, "depthwise_kernel")
         mid = self._channels(input_shape) * self.depth_multiplier
         self.pointwise_kernel = self.add_weight(name="pointwise_kernel", shape=(1,) * self.rank + (mid, self.filters),
                                                 initializer=self.pointwise_initializer,
-                                                regularizer=self.pointwise_regularizer)
+                                                regularizer=self.pointwise_regularizer,
+                                                constraint=self.pointwise_constraint)
         self.bias = self._bias(self.filters)
         self.built = True
 
@@ -170,7 +175,7 @@ class SeparableConv2D(_DepthwiseBase):
         return {**super().get_config(), "filters": self.filters,
                 "pointwise_initializer": serialize_keras_object(self.pointwise_initializer),
                 "pointwise_regularizer": serialize_keras_object(self.pointwise_regularizer),
-                "pointwise_constraint": None}
+                "pointwise_constraint": constraints.serialize(self.pointwise_constraint)}
 
 
 class SeparableConv1D(SeparableConv2D):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnflow.numpy as fnp
-from fnflow_keras import initializers, regularizers
+from fnflow_keras import constraints, initializers, regularizers
 from fnflow_keras.layers.layer import Layer, check_no_quantization
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
@@ -22,7 +22,7 @@ class Embedding(Layer):
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.embeddings_constraint = embeddings_constraint
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = mask_zero
         self.supports_masking = mask_zero
         self._initial_weights = weights
@@ -30,7 +30,8 @@ class Embedding(Layer):
     def build(self, input_shape=None):
         self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
                                           initializer=self.embeddings_initializer,
-                                          name="embeddings", regularizer=self.embeddings_regularizer)
+                                          name="embeddings", regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
         self.built = True
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
@@ -54,7 +55,8 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": serialize_keras_object(self.embeddings_initializer),
                 "embeddings_regularizer": serialize_keras_object(self.embeddings_regularizer),
-                "activity_regularizer": None, "embeddings_constraint": None, "mask_zero": self.mask_zero,
+                "activity_regularizer": None,
+                "embeddings_constraint": constraints.serialize(self.embeddings_constraint), "mask_zero": self.mask_zero,
                 "quantization_config": None}
 
 

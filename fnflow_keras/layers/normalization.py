@@ -7,7 +7,7 @@ import numpy as np
 
 import fnflow
 import fnflow.numpy as fnp
-from fnflow_keras import initializers, regularizers
+from fnflow_keras import constraints, initializers, regularizers
 from fnflow_keras.layers.layer import Layer
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
@@ -37,15 +37,19 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
 
     def build(self, input_shape):
         dim = input_shape[self.axis]
         shape = (dim,)
         self.gamma = self.add_weight(shape=shape, name="gamma", initializer=self.gamma_initializer,
-                                     regularizer=self.gamma_regularizer) if self.scale else None
+                                     regularizer=self.gamma_regularizer, constraint=self.gamma_constraint) \
+            if self.scale else None
         self.beta = self.add_weight(shape=shape, name="beta", initializer=self.beta_initializer,
-                                    regularizer=self.beta_regularizer) if self.center else None
+                                    regularizer=self.beta_regularizer, constraint=self.beta_constraint) \
+            if self.center else None
         self.moving_mean = self.add_weight(shape=shape, name="moving_mean", initializer=self.moving_mean_initializer,
                                            trainable=False)
         self.moving_variance = self.add_weight(shape=shape, name="moving_variance",
@@ -91,7 +95,8 @@ class BatchNormalization(Layer):
                 "moving_variance_initializer": serialize_keras_object(self.moving_variance_initializer),
                 "beta_regularizer": serialize_keras_object(self.beta_regularizer),
                 "gamma_regularizer": serialize_keras_object(self.gamma_regularizer),
-                "beta_constraint": None, "gamma_constraint": None, "synchronized": False,
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint), "synchronized": False,
                 "renorm": self.renorm, "renorm_clipping": self.renorm_clipping, "renorm_momentum": self.renorm_momentum}
 
 
@@ -109,6 +114,8 @@ class LayerNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
 
     def _axes(self, ndim):
@@ -119,9 +126,11 @@ class LayerNormalization(Layer):
         axes = self._axes(len(input_shape))
         shape = tuple(input_shape[a] for a in axes)
         self.gamma = self.add_weight(name="gamma", shape=shape, initializer=self.gamma_initializer,
-                                     regularizer=self.gamma_regularizer) if self.scale else None
+                                     regularizer=self.gamma_regularizer, constraint=self.gamma_constraint) \
+            if self.scale else None
         self.beta = self.add_weight(name="beta", shape=shape, initializer=self.beta_initializer,
-                                    regularizer=self.beta_regularizer) if self.center else None
+                                    regularizer=self.beta_regularizer, constraint=self.beta_constraint) \
+            if self.center else None
         self.built = True
 
     def call(self, inputs):
@@ -150,7 +159,8 @@ class LayerNormalization(Layer):
                 "gamma_initializer": serialize_keras_object(self.gamma_initializer),
                 "beta_regularizer": serialize_keras_object(self.beta_regularizer),
                 "gamma_regularizer": serialize_keras_object(self.gamma_regularizer),
-                "beta_constraint": None, "gamma_constraint": None}
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
 
 
 class Normalization(Layer):
@@ -235,6 +245,8 @@ class GroupNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -248,9 +260,11 @@ class GroupNormalization(Layer):
             raise ValueError(f"GroupNormalization {self.name!r}: the number of channels ({dim}) must be a multiple "
                              f"of the number of groups ({self.groups}).")
         self.gamma = self.add_weight(shape=(dim,), name="gamma", initializer=self.gamma_initializer,
-                                     regularizer=self.gamma_regularizer) if self.scale else None
+                                     regularizer=self.gamma_regularizer, constraint=self.gamma_constraint) \
+            if self.scale else None
         self.beta = self.add_weight(shape=(dim,), name="beta", initializer=self.beta_initializer,
-                                    regularizer=self.beta_regularizer) if self.center else None
+                                    regularizer=self.beta_regularizer, constraint=self.beta_constraint) \
+            if self.center else None
         self.built = True
 
     def call(self, inputs):
@@ -280,7 +294,8 @@ class GroupNormalization(Layer):
                 "gamma_initializer": serialize_keras_object(self.gamma_initializer),
                 "beta_regularizer": serialize_keras_object(self.beta_regularizer),
                 "gamma_regularizer": serialize_keras_object(self.gamma_regularizer),
-                "beta_constraint": None, "gamma_constraint": None}
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
 
 
 class UnitNormalization(Layer):

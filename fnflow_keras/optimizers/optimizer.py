@@ -345,12 +345,26 @@ class Optimizer:
             state = self._state_from(optimizer_variables)
             updates, new_state = self._tx.update(grads, state, trainable_variables)
             new_params = O.apply_updates(trainable_variables, updates)
-            return list(new_params), self._values_from(new_state, optimizer_variables)
+            return self._constrain(grads, list(new_params)), self._values_from(new_state, optimizer_variables)
         mapping = list(zip(self._state_variables, optimizer_variables)) + \
             list(zip(self._trainable_variables, trainable_variables))
         with StatelessScope(mapping) as scope:
             self._custom_apply(grads, self._trainable_variables)
-        return ([scope.get(v) for v in self._trainable_variables], [scope.get(v) for v in self._state_variables])
+        return (self._constrain(grads, [scope.get(v) for v in self._trainable_variables]),
+                [scope.get(v) for v in self._state_variables])
+
+    def _constrain(self, grads, new_values):
+        """Keras 3: after the update, each updated variable with a ``constraint`` takes ``constraint(new value)``
+        (variables without a gradient are left alone). Pure, so it runs inside the trainer's jitted step too."""
+        out = []
+        for var, g, x in zip(self._trainable_variables, grads, new_values):
+            constraint = getattr(var, "constraint", None)
+            if constraint is not None and g is not None:
+                x = fnp.asarray(constraint(x))
+                if x.dtype != var.dtype:
+                    x = x.astype(var.dtype)
+            out.append(x)
+        return out
 
     def _custom_apply(self, grads, variables):
         clipping = keras_clipping(clipnorm=self.clipnorm, clipvalue=self.clipvalue,

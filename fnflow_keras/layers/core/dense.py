@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnflow.numpy as fnp
-from fnflow_keras import activations, initializers, regularizers
+from fnflow_keras import activations, constraints, initializers, regularizers
 from fnflow_keras.layers.layer import Layer, check_no_quantization
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
@@ -24,8 +24,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = kernel_constraint
-        self.bias_constraint = bias_constraint
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -34,9 +34,11 @@ class Dense(Layer):
             raise ValueError(f"Dense {self.name!r}: the last dimension of the inputs must be known, got shape "
                              f"{input_shape}")
         self.kernel = self.add_weight(name="kernel", shape=(input_dim, self.units),
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer)
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.bias = (self.add_weight(name="bias", shape=(self.units,), initializer=self.bias_initializer,
-                                     regularizer=self.bias_regularizer) if self.use_bias else None)
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         self.built = True
 
     def call(self, inputs):
@@ -56,6 +58,7 @@ class Dense(Layer):
             "bias_initializer": serialize_keras_object(self.bias_initializer),
             "kernel_regularizer": serialize_keras_object(self.kernel_regularizer),
             "bias_regularizer": serialize_keras_object(self.bias_regularizer),
-            "kernel_constraint": None, "bias_constraint": None, "quantization_config": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint), "quantization_config": None,
         })
         return config

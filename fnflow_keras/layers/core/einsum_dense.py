@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import fnflow.numpy as fnp
-from fnflow_keras import activations, initializers, regularizers
+from fnflow_keras import activations, constraints, initializers, regularizers
 from fnflow_keras.layers.layer import Layer, check_no_quantization
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
@@ -108,7 +108,8 @@ class EinsumDense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def _kernel_initializer(self, input_axes, output_axes):
         """As Keras: a variance-scaling initializer without explicit fan axes takes the equation's."""
@@ -126,9 +127,10 @@ class EinsumDense(Layer):
                              f"{bias_shape}) is not fully defined for input shape {tuple(input_shape)}")
         self.kernel = self.add_weight(name="kernel", shape=tuple(kernel_shape),
                                       initializer=self._kernel_initializer(in_axes, out_axes),
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.bias = (self.add_weight(name="bias", shape=tuple(bias_shape), initializer=self.bias_initializer,
-                                     regularizer=self.bias_regularizer) if bias_shape is not None else None)
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                     if bias_shape is not None else None)
         self.built = True
 
     def call(self, inputs):
@@ -148,7 +150,8 @@ class EinsumDense(Layer):
                 "kernel_regularizer": serialize_keras_object(self.kernel_regularizer),
                 "bias_regularizer": serialize_keras_object(self.bias_regularizer),
                 "activity_regularizer": serialize_keras_object(self.activity_regularizer),
-                "kernel_constraint": None, "bias_constraint": None, "quantization_config": None}
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint), "quantization_config": None}
 
 
 __all__ = ["EinsumDense"]
