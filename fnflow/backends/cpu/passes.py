@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from fnflow.core.graph import Eqn, Graph, Literal, Var
+from fnflow.ops.shape import concatenate_p
 
 # folded constants larger than this (and larger than every input) stay computed at run
 # time: a broadcast of a scalar to a big shape is cheaper to fuse than to store
@@ -18,12 +19,15 @@ FOLD_LIMIT = 1 << 12
 
 
 def optimize(graph: Graph) -> Graph:
-    """The pass pipeline: inline -> fold -> CSE -> transposed products -> DCE."""
+    """The pass pipeline: inline -> fold -> CSE -> transposed products -> pad sums -> DCE -> scan sums hoisted."""
+    from fnflow.backends.cpu.scan_hoist import hoist_scan_accumulators  # it builds on this module's passes
+
     graph = inline_jit_calls(graph)
     graph = fold_constants(graph)
     graph = cse(graph)
     graph = transposed_products(graph)
-    return dce(graph)
+    graph = pad_sums_to_concatenate(graph)
+    return hoist_scan_accumulators(dce(graph))
 
 
 def has_subgraphs(eqn) -> bool:
@@ -232,6 +236,67 @@ def transposed_products(graph: Graph) -> Graph:
                     eqns.append(Eqn(d.prim, [b, a], e.outvars, params))
                     changed = True
                     continue
+        eqns.append(e)
+    if not changed:
+        return graph
+    return _rebuild(graph, graph.constvars, eqns, graph.outvars, graph.consts)
+
+
+# ------------------------------------------------------ sums of disjoint pads
+
+
+def _pad_piece(e):
+    """``(axis, {offset: operand})`` if ``e`` zero-pads its operand along one axis only, else None."""
+    value = e.invars[1]
+    if not isinstance(value, Literal) or np.asarray(value.val) != 0 or not isinstance(e.invars[0], Var):
+        return None
+    padded = [k for k, c in enumerate(e.params["config"]) if tuple(c) != (0, 0)]
+    if len(padded) != 1 or len(e.params["config"][padded[0]]) != 2 or min(e.params["config"][padded[0]]) < 0:
+        return None
+    return padded[0], {e.params["config"][padded[0]][0]: e.invars[0]}
+
+
+def pad_sums_to_concatenate(graph: Graph) -> Graph:
+    """``pad(a) + pad(b) + ...`` tiling an axis without overlap -> ``concatenate(a, b, ...)``.
+
+    Reverse mode turns slicing an array into pieces (an LSTM's four gates)
+    into zero-padding each piece's cotangent back to full size and adding them
+    up: four fills, four copies and a four-way sum where one concatenation
+    copies each piece once.
+    """
+    uses = {}
+    for e in graph.eqns:
+        for v in e.invars:
+            if isinstance(v, Var):
+                uses[v] = uses.get(v, 0) + 1
+    for v in graph.outvars:
+        if isinstance(v, Var):
+            uses[v] = uses.get(v, 0) + 1
+    pieces = {}  # var -> (axis, {offset: operand}): a zero-padded sum of disjoint pieces
+    for e in graph.eqns:
+        if e.prim.name == "pad":
+            p = _pad_piece(e)
+            if p is not None:
+                pieces[e.outvars[0]] = p
+        elif e.prim.name in ("add_any", "add") and all(isinstance(v, Var) and v in pieces for v in e.invars):
+            (ka, pa), (kb, pb) = pieces[e.invars[0]], pieces[e.invars[1]]
+            if ka == kb and e.invars[0].aval == e.invars[1].aval == e.outvars[0].aval \
+                    and all(uses[v] == 1 for v in e.invars):
+                spans = sorted((o, o + v.aval.shape[ka]) for o, v in {**pa, **pb}.items())
+                if len(spans) == len(pa) + len(pb) and all(a[1] <= b[0] for a, b in zip(spans, spans[1:])):
+                    pieces[e.outvars[0]] = (ka, {**pa, **pb})
+    eqns, changed = [], False
+    for e in graph.eqns:
+        out = e.outvars[0] if len(e.outvars) == 1 else None
+        if e.prim.name in ("add_any", "add") and out in pieces:
+            axis, parts = pieces[out]
+            offsets = sorted(parts)
+            ends = [o + parts[o].aval.shape[axis] for o in offsets]
+            whole = offsets[0] == 0 and ends[-1] == out.aval.shape[axis] and offsets[1:] == ends[:-1]
+            if whole:  # the sum is complete here; its partial sums and pads are left to DCE
+                eqns.append(Eqn(concatenate_p, [parts[o] for o in offsets], [out], {"dimension": axis}))
+                changed = True
+                continue
         eqns.append(e)
     if not changed:
         return graph
