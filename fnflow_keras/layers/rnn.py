@@ -8,6 +8,9 @@ units)`` and ``bias``. Gate orders: LSTM ``i, f, c, o``; GRU ``z, r, h`` with
 
 from __future__ import annotations
 
+import numpy as np
+
+import fnflow
 import fnflow.lax as lax
 import fnflow.numpy as fnp
 from fnflow_keras import activations, constraints, initializers, regularizers
@@ -188,8 +191,22 @@ class GRUCell(_Cell):
         return h, (h,)
 
 
+def _is_state(v):
+    """Whether a variable is a stateful RNN's state (a variable, but not a weight: Keras leaves it out of
+    ``weights``, ``get_weights`` and the saved files)."""
+    return getattr(v, "_rnn_state", False)
+
+
 class RNN(Layer):
-    """Runs a cell over the time axis (``(batch, time, features)``) with ``fnflow.lax.scan``."""
+    """Runs a cell over the time axis (``(batch, time, features)``) with ``fnflow.lax.scan``.
+
+    ``stateful=True`` keeps the last states of a batch in non-trainable variables
+    (``layer.states``, one ``(batch, units)`` per cell state) and starts the next
+    batch from them; it needs a fixed batch size. The states are updated with
+    ``Variable.assign`` inside ``call`` (as BatchNormalization's moving statistics),
+    so eager calls, ``stateless_call`` and every trainer step carry them;
+    ``reset_state()`` zeroes them.
+    """
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, **kwargs):
@@ -198,6 +215,8 @@ class RNN(Layer):
         self.return_sequences, self.return_state = return_sequences, return_state
         self.go_backwards, self.stateful, self.unroll = go_backwards, stateful, unroll
         self.zero_output_for_mask = zero_output_for_mask
+        self.states = None  # stateful: the state variables, created in build
+        self._expected_batch_size = None
 
     @property
     def units(self):
@@ -206,7 +225,72 @@ class RNN(Layer):
     def build(self, input_shape):
         if not self.cell.built:
             self.cell._maybe_build((input_shape[0],) + tuple(input_shape[2:]))
+        if self.stateful:
+            if self.states is not None:
+                self.reset_state()
+            else:
+                self._create_state_variables(input_shape)
         self.built = True
+
+    def _create_state_variables(self, input_shape):
+        batch = input_shape[0]
+        if batch is None:
+            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) has `stateful=True`, which needs a fixed "
+                             f"batch size, but its input shape {tuple(input_shape)} has an unknown batch size. Pass "
+                             "`batch_size=` (or `batch_shape=`) to `keras.Input`, or `batch_input_shape=` / "
+                             "`batch_size=` to the first layer of a Sequential model.")
+        sizes = self.cell.state_size
+        sizes = [sizes] if isinstance(sizes, int) else list(sizes)
+        states = []
+        for size in sizes:
+            v = self.add_weight(shape=(int(batch), int(size)), initializer="zeros", trainable=False,
+                                name="rnn_state")
+            v._rnn_state = True
+            states.append(v)
+        self.states = states
+        self._expected_batch_size = int(batch)
+
+    def reset_state(self, states=None):
+        """Zero the states of a stateful RNN (or set them to ``states``, Keras 2's argument); no-op otherwise."""
+        if self.states is None:
+            return
+        if states is None:
+            values = [np.zeros(v.shape, v.dtype) for v in self.states]
+        else:
+            values = list(states) if isinstance(states, (list, tuple)) else [states]
+            if len(values) != len(self.states):
+                raise ValueError(f"Layer {self.name!r} expects {len(self.states)} states, got {len(values)}")
+        for v, value in zip(self.states, values):
+            v.assign(value)
+
+    def reset_states(self, states=None):
+        """Keras's alias of :meth:`reset_state`."""
+        self.reset_state(states)
+
+    @property
+    def weights(self):
+        """The variables without the states (Keras: the states are not weights)."""
+        return [v for v in self.variables if not _is_state(v)]
+
+    @property
+    def non_trainable_weights(self):
+        return [v for v in self.non_trainable_variables if not _is_state(v)]
+
+    def _own_weights(self):
+        return [v for v in self._trainable_variables + self._non_trainable_variables if not _is_state(v)]
+
+    def save_own_variables(self, store):
+        """Keras's file layout: the states are not saved."""
+        for i, v in enumerate(self._own_weights()):
+            store[str(i)] = v.numpy()
+
+    def load_own_variables(self, store):
+        own = self._own_weights()
+        if len(store) != len(own):
+            raise ValueError(f"Layer '{self.name}' expected {len(own)} variables, but received {len(store)} "
+                             f"variables during loading. Expected: {[v.name for v in own]}")
+        for i, v in enumerate(own):
+            v.assign(np.asarray(store[str(i)]))
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         cell = self.cell
@@ -218,7 +302,14 @@ class RNN(Layer):
             x = krandom.dropout(x, cell.dropout, noise_shape=(batch, 1, x.shape[-1]), seed=cell.seed_generator)
         xw = cell.input_projection(x, w)  # (batch, time, k*units): the input part for all steps at once
         xw = fnp.moveaxis(xw, 1, 0)
-        if initial_state is None:
+        if self.stateful and self._expected_batch_size is not None and batch != self._expected_batch_size:
+            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) is stateful: the batch size of its input "
+                             f"sequences must be the batch size of its states. Expected batch size: "
+                             f"{self._expected_batch_size}, received batch size: {batch} (input shape "
+                             f"{tuple(sequences.shape)}).")
+        if initial_state is None and self.states is not None:
+            states = tuple(v.value.astype(xw.dtype) for v in self.states)
+        elif initial_state is None:
             states = cell.initial_states(batch, xw.dtype)
         else:
             states = tuple(initial_state) if isinstance(initial_state, (list, tuple)) else (initial_state,)
@@ -254,6 +345,9 @@ class RNN(Layer):
         if self.go_backwards:
             xs = tuple(x[::-1] for x in xs) if isinstance(xs, tuple) else xs[::-1]
         last, outs = lax.scan(step, states, xs)
+        if self.states is not None:  # stateful: the next call starts from here (no gradient across calls)
+            for v, s in zip(self.states, last):
+                v.assign(fnflow.stop_gradient(s))
         outs = fnp.moveaxis(outs, 0, 1)
         output = outs if self.return_sequences else outs[:, -1]
         if self.return_state:

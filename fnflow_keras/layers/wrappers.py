@@ -6,6 +6,7 @@ import copy
 
 import fnflow.numpy as fnp
 from fnflow_keras.layers.layer import Layer
+from fnflow_keras.layers.rnn import _is_state
 from fnflow_keras.utils.serialization_lib import deserialize_keras_object, serialize_keras_object
 
 
@@ -13,6 +14,15 @@ class Wrapper(Layer):
     def __init__(self, layer, **kwargs):
         super().__init__(**kwargs)
         self.layer = layer
+
+    @property
+    def weights(self):
+        """The variables without a wrapped stateful RNN's states (not weights in Keras)."""
+        return [v for v in self.variables if not _is_state(v)]
+
+    @property
+    def non_trainable_weights(self):
+        return [v for v in self.non_trainable_variables if not _is_state(v)]
 
     def get_config(self):
         return {**super().get_config(), "layer": serialize_keras_object(self.layer)}
@@ -65,7 +75,29 @@ class Bidirectional(Wrapper):
             self.forward_layer.name = "forward_" + layer_name
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
+        self.stateful = getattr(layer, "stateful", False)
+        if getattr(backward_layer, "stateful", False) != self.stateful:
+            raise ValueError("Forward layer and backward layer are expected to have the same value for attribute "
+                             f"\"stateful\", got \"{self.stateful}\" for forward layer and "
+                             f"\"{getattr(backward_layer, 'stateful', False)}\" for backward layer")
         self._initial_weights = weights
+
+    def reset_state(self):
+        """Zero the states of both directions (the wrapped RNN must be stateful)."""
+        if not self.stateful:
+            raise AttributeError("Layer must be stateful.")
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    def reset_states(self):
+        """Keras's alias of :meth:`reset_state`."""
+        self.reset_state()
+
+    @property
+    def states(self):
+        """The forward then the backward states of a stateful Bidirectional (None before build)."""
+        fw, bw = getattr(self.forward_layer, "states", None), getattr(self.backward_layer, "states", None)
+        return tuple(fw) + tuple(bw) if fw and bw else None
 
     def _sublayers(self):
         return [self.forward_layer, self.backward_layer]
@@ -76,8 +108,12 @@ class Bidirectional(Wrapper):
         self.built = True
 
     def call(self, inputs, training=None, initial_state=None, mask=None):
-        fw = self.forward_layer(inputs, training=training, mask=mask)
-        bw = self.backward_layer(inputs, training=training, mask=mask)
+        fw_kw, bw_kw = {}, {}
+        if initial_state is not None:  # Keras: the first half for the forward layer, the rest backward
+            half = len(initial_state) // 2
+            fw_kw["initial_state"], bw_kw["initial_state"] = list(initial_state[:half]), list(initial_state[half:])
+        fw = self.forward_layer(inputs, training=training, mask=mask, **fw_kw)
+        bw = self.backward_layer(inputs, training=training, mask=mask, **bw_kw)
         states = []
         if self.return_state:
             fw, states_f = fw[0], fw[1:]

@@ -50,6 +50,11 @@ def _pythonify(logs):
     return out
 
 
+def _stateful_rnns(model):
+    return [lay for lay in model._flatten_layers()
+            if getattr(lay, "stateful", False) and isinstance(getattr(lay, "states", None), list)]
+
+
 def _batch_size(x):
     leaves = [a for a in da.flatten(x) if hasattr(a, "shape") and len(a.shape)]
     return int(leaves[0].shape[0]) if leaves else 1
@@ -262,7 +267,10 @@ class Trainer:
 
     def _build_for_batch(self, x, y, sample_weight=None):
         """Build the model, the compile losses/metrics and the optimizer from one concrete batch."""
+        states = {id(lay): [v._value for v in lay.states] for lay in _stateful_rnns(self)}
         y_pred = self(x, training=False)
+        for lay in _stateful_rnns(self):  # this call only builds: a stateful RNN's states must not advance
+            lay.reset_state(states.get(id(lay)))
         if not self._compile_built:
             if self._compile_loss is not None and not self._compile_loss.built:
                 self._compile_loss.build(y, y_pred)
@@ -349,14 +357,14 @@ class Trainer:
 
         def test_step(tv, ntv, mv, data):
             x, y, sw = data
-            y_pred, _, losses = self.stateless_call(tv, ntv, x, training=False, return_losses=True)
+            y_pred, new_ntv, losses = self.stateless_call(tv, ntv, x, training=False, return_losses=True)
             self._step_losses = losses
             try:
                 loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw, training=False)
             finally:
                 self._step_losses = None
             new_mv, logs = self._update_metrics(mv, loss, y, y_pred, sw, _batch_size(x))
-            return (new_mv,), logs
+            return (new_ntv, new_mv), logs  # new_ntv: a stateful RNN's states carry to the next batch
 
         self._test_sig = sig
         self.test_function = self._step_function(test_step, 3, "test_step")
@@ -368,7 +376,8 @@ class Trainer:
             return self.predict_function
 
         def predict_step(tv, ntv, x):
-            return (), self.stateless_call(tv, ntv, x, training=False)[0]
+            y_pred, new_ntv = self.stateless_call(tv, ntv, x, training=False)
+            return (new_ntv,), y_pred  # new_ntv: a stateful RNN's states carry to the next batch
 
         self._predict_sig = sig
         self.predict_function = StepFunction(predict_step, 2, jit=not self.run_eagerly, name="predict_step")
@@ -407,8 +416,8 @@ class Trainer:
 
     def _run_test_step(self, data, cached=None):
         groups = self._test_groups(data, cached)
-        (new_mv,), logs = groups.fn.run(groups.values(), data)
-        groups.rebind((new_mv,), which=(2,))
+        (new_ntv, new_mv), logs = groups.fn.run(groups.values(), data)
+        groups.rebind((new_ntv, new_mv), which=(1, 2))
         return logs, groups
 
     def _predict_groups(self, x, cached=None):
@@ -421,7 +430,9 @@ class Trainer:
 
     def _run_predict_step(self, x, cached=None):
         groups = self._predict_groups(x, cached)
-        return groups.fn.run(groups.values(), x)[1], groups
+        (new_ntv,), out = groups.fn.run(groups.values(), x)
+        groups.rebind((new_ntv,), which=(1,))
+        return out, groups
 
     # ------------------------------------------------------------------ fit
 
