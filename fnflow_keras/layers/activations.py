@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnflow.nn as nn
 import fnflow.numpy as fnp
-from fnflow_keras import activations, constraints, initializers
+from fnflow_keras import activations, constraints, initializers, regularizers
 from fnflow_keras.layers.layer import Layer
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
@@ -87,7 +87,7 @@ class PReLU(Layer):
                  **kwargs):
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
-        self.alpha_regularizer = alpha_regularizer
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
         self.alpha_constraint = constraints.get(alpha_constraint)
         self.shared_axes = (None if shared_axes is None else
                             [shared_axes] if isinstance(shared_axes, int) else list(shared_axes))
@@ -97,7 +97,7 @@ class PReLU(Layer):
         for ax in self.shared_axes or ():
             shape[ax - 1] = 1
         self.alpha = self.add_weight(shape=tuple(shape), name="alpha", initializer=self.alpha_initializer,
-                                     constraint=self.alpha_constraint)
+                                     regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
         self.built = True
 
     def call(self, inputs):
@@ -110,7 +110,8 @@ class PReLU(Layer):
 
     def get_config(self):
         return {**super().get_config(), "alpha_initializer": serialize_keras_object(self.alpha_initializer),
-                "alpha_regularizer": None, "alpha_constraint": constraints.serialize(self.alpha_constraint),
+                "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+                "alpha_constraint": constraints.serialize(self.alpha_constraint),
                 "shared_axes": self.shared_axes}
 
 

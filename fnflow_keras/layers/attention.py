@@ -7,7 +7,7 @@ import math
 
 import fnflow.nn as nn
 import fnflow.numpy as fnp
-from fnflow_keras import constraints, initializers
+from fnflow_keras import constraints, initializers, regularizers
 from fnflow_keras import random as krandom
 from fnflow_keras.layers.core.misc import Dropout
 from fnflow_keras.layers.layer import Layer
@@ -18,8 +18,9 @@ class _Projection(Layer):
     """An EinsumDense-like projection: kernel ``in_shape + out_shape`` contracted over the input axes."""
 
     def __init__(self, in_axes, out_shape, use_bias, kernel_initializer, bias_initializer, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
+                 bias_constraint=None, kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.in_axes, self.out_shape, self.use_bias = in_axes, tuple(out_shape), use_bias
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
@@ -27,10 +28,11 @@ class _Projection(Layer):
     def build(self, input_shape):
         in_shape = tuple(input_shape[-self.in_axes:])
         self.kernel = self.add_weight(name="kernel", shape=in_shape + self.out_shape,
-                                      initializer=self.kernel_initializer.clone(), constraint=self.kernel_constraint)
+                                      initializer=self.kernel_initializer.clone(), constraint=self.kernel_constraint,
+                                      regularizer=self.kernel_regularizer)
         bias_shape = self.out_shape if self.in_axes == 1 else self.out_shape[-1:]
         self.bias = (self.add_weight(name="bias", shape=bias_shape, initializer=self.bias_initializer.clone(),
-                                     constraint=self.bias_constraint)
+                                     constraint=self.bias_constraint, regularizer=self.bias_regularizer)
                      if self.use_bias else None)
         self.built = True
 
@@ -51,7 +53,11 @@ class MultiHeadAttention(Layer):
                  attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, seed=None, use_gate=False, sliding_window=None, **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        super().__init__(**kwargs)
+        # as Keras: the regularizers go to the four projections (so does the activity one, on their outputs)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.projection_activity_regularizer = regularizers.get(activity_regularizer)
         if use_gate or sliding_window is not None:
             raise NotImplementedError("MultiHeadAttention: use_gate=True and sliding_window are not supported by "
                                       "fnflow_keras")
@@ -76,7 +82,8 @@ class MultiHeadAttention(Layer):
         h = self.num_heads
         args = dict(use_bias=self.use_bias, kernel_initializer=self.kernel_initializer,
                     bias_initializer=self.bias_initializer, kernel_constraint=self.kernel_constraint,
-                    bias_constraint=self.bias_constraint)
+                    bias_constraint=self.bias_constraint, kernel_regularizer=self.kernel_regularizer,
+                    bias_regularizer=self.bias_regularizer, activity_regularizer=self.projection_activity_regularizer)
         out_dim = query_shape[-1] if self._output_shape is None else (
             self._output_shape if isinstance(self._output_shape, int) else self._output_shape[-1])
         self._query_dense = _Projection(1, (h, self.key_dim), name="query", **args)
@@ -132,8 +139,10 @@ class MultiHeadAttention(Layer):
                 "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias, "use_gate": False,
                 "output_shape": self._output_shape, "attention_axes": self.attention_axes, "sliding_window": None,
                 "kernel_initializer": serialize_keras_object(self.kernel_initializer),
-                "bias_initializer": serialize_keras_object(self.bias_initializer), "kernel_regularizer": None,
-                "bias_regularizer": None, "activity_regularizer": None,
+                "bias_initializer": serialize_keras_object(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.projection_activity_regularizer),
                 "kernel_constraint": constraints.serialize(self.kernel_constraint),
                 "bias_constraint": constraints.serialize(self.bias_constraint), "seed": self.seed}
 

@@ -119,9 +119,9 @@ CustomObjectScope = custom_object_scope
 # Built-in classes whose Keras 3 export is not ``keras.<their submodule>`` (keras.src.api_export names them):
 # the base classes are exported at the top level, Functional is not exported (Keras writes its source module).
 _KERAS_MODULE_OF_CLASS = {"Layer": "keras", "Model": "keras", "Sequential": "keras", "Initializer": "keras",
-                          "Regularizer": "keras", "Constraint": "keras", "Optimizer": "keras", "Loss": "keras",
-                          "Metric": "keras", "DTypePolicy": "keras", "Functional": "keras.src.models.functional",
-                          "LossFunctionWrapper": "keras.src.losses.losses"}
+                          "Regularizer": "keras", "Constraint": "keras.constraints", "Optimizer": "keras",
+                          "Loss": "keras", "Metric": "keras", "DTypePolicy": "keras",
+                          "Functional": "keras.src.models.functional", "LossFunctionWrapper": "keras.src.losses.losses"}
 _NOT_EXPORTED = {"Functional", "LossFunctionWrapper"}
 _KERAS_SUBMODULES = ("layers", "models", "initializers", "regularizers", "constraints", "activations",
                      "optimizers", "losses", "metrics")
