@@ -55,6 +55,22 @@ def _stateful_rnns(model):
             if getattr(lay, "stateful", False) and isinstance(getattr(lay, "states", None), list)]
 
 
+def _assigned(new_ntv, ntv, record):
+    """The non-trainable values a step assigned (a stateful RNN's states), their positions put in ``record``.
+
+    Found at trace time: an unassigned value comes back as the very input. Returning
+    only these keeps inference steps free of pass-through outputs.
+    """
+    record[:] = [i for i, (n, o) in enumerate(zip(new_ntv, ntv)) if n is not o]
+    return [new_ntv[i] for i in record]
+
+
+def _rebind_assigned(groups, values):
+    ntv = groups.groups[1]
+    for i, value in zip(groups.fn.assigned, values):
+        ntv[i]._value = value
+
+
 def _batch_size(x):
     leaves = [a for a in da.flatten(x) if hasattr(a, "shape") and len(a.shape)]
     return int(leaves[0].shape[0]) if leaves else 1
@@ -355,6 +371,8 @@ class Trainer:
         if self.test_function is not None and not force and getattr(self, "_test_sig", None) == sig:
             return self.test_function
 
+        assigned = []
+
         def test_step(tv, ntv, mv, data):
             x, y, sw = data
             y_pred, new_ntv, losses = self.stateless_call(tv, ntv, x, training=False, return_losses=True)
@@ -364,10 +382,11 @@ class Trainer:
             finally:
                 self._step_losses = None
             new_mv, logs = self._update_metrics(mv, loss, y, y_pred, sw, _batch_size(x))
-            return (new_ntv, new_mv), logs  # new_ntv: a stateful RNN's states carry to the next batch
+            return (_assigned(new_ntv, ntv, assigned), new_mv), logs  # a stateful RNN's states carry on
 
         self._test_sig = sig
         self.test_function = self._step_function(test_step, 3, "test_step")
+        self.test_function.assigned = assigned
         return self.test_function
 
     def make_predict_function(self, force=False):
@@ -375,12 +394,15 @@ class Trainer:
         if self.predict_function is not None and not force and getattr(self, "_predict_sig", None) == sig:
             return self.predict_function
 
+        assigned = []
+
         def predict_step(tv, ntv, x):
             y_pred, new_ntv = self.stateless_call(tv, ntv, x, training=False)
-            return (new_ntv,), y_pred  # new_ntv: a stateful RNN's states carry to the next batch
+            return (_assigned(new_ntv, ntv, assigned),), y_pred  # a stateful RNN's states carry on
 
         self._predict_sig = sig
         self.predict_function = StepFunction(predict_step, 2, jit=not self.run_eagerly, name="predict_step")
+        self.predict_function.assigned = assigned
         return self.predict_function
 
     def _train_groups(self, data, cached=None):
@@ -417,7 +439,8 @@ class Trainer:
     def _run_test_step(self, data, cached=None):
         groups = self._test_groups(data, cached)
         (new_ntv, new_mv), logs = groups.fn.run(groups.values(), data)
-        groups.rebind((new_ntv, new_mv), which=(1, 2))
+        groups.rebind((new_mv,), which=(2,))
+        _rebind_assigned(groups, new_ntv)
         return logs, groups
 
     def _predict_groups(self, x, cached=None):
@@ -431,7 +454,7 @@ class Trainer:
     def _run_predict_step(self, x, cached=None):
         groups = self._predict_groups(x, cached)
         (new_ntv,), out = groups.fn.run(groups.values(), x)
-        groups.rebind((new_ntv,), which=(1,))
+        _rebind_assigned(groups, new_ntv)
         return out, groups
 
     # ------------------------------------------------------------------ fit
