@@ -55,7 +55,7 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": serialize_keras_object(self.embeddings_initializer),
                 "embeddings_regularizer": serialize_keras_object(self.embeddings_regularizer),
-                "activity_regularizer": None,
+                "activity_regularizer": serialize_keras_object(self.activity_regularizer),
                 "embeddings_constraint": constraints.serialize(self.embeddings_constraint), "mask_zero": self.mask_zero,
                 "quantization_config": None}
 

@@ -35,3 +35,13 @@ def test_prelu_alpha_regularizer():
     np.testing.assert_allclose([float(v) for v in layer.losses], [0.01 * 3 * 0.25], rtol=1e-6)
     assert layer.get_config()["alpha_regularizer"] == {"module": "keras.regularizers", "class_name": "L2",
                                                        "config": {"l2": 0.01}, "registered_name": None}
+
+
+def test_embedding_activity_regularizer_survives_its_config():
+    layer = keras.layers.Embedding(5, 3, activity_regularizer="l2")
+    layer(np.array([[1, 2]]))
+    again = keras.layers.Embedding.from_config(layer.get_config())
+    again.set_weights(layer.get_weights())
+    again(np.array([[1, 2]]))
+    want = 0.01 * np.sum(np.asarray(layer.embeddings.value)[[1, 2]] ** 2)  # divided by the batch size, 1
+    np.testing.assert_allclose([float(v) for v in again.losses], [want], rtol=1e-5)
