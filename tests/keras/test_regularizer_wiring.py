@@ -41,7 +41,8 @@ def test_embedding_activity_regularizer_survives_its_config():
     layer = keras.layers.Embedding(5, 3, activity_regularizer="l2")
     layer(np.array([[1, 2]]))
     again = keras.layers.Embedding.from_config(layer.get_config())
-    again.set_weights(layer.get_weights())
     again(np.array([[1, 2]]))
+    again.set_weights(layer.get_weights())
+    again(np.array([[1, 2]]))  # the losses of the latest call
     want = 0.01 * np.sum(np.asarray(layer.embeddings.value)[[1, 2]] ** 2)  # divided by the batch size, 1
     np.testing.assert_allclose([float(v) for v in again.losses], [want], rtol=1e-5)
