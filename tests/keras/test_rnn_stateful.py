@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 import pytest
 
+import fnflow
 import fnflow_keras as keras
 from fnflow_keras import layers
 
@@ -294,6 +295,19 @@ def test_direct_model_calls_carry_state_and_stateless_call_returns_it():
     out2, ntv = model.stateless_call(tv, ntv, x[:, 3:])
     np.testing.assert_allclose(np.asarray(out2), second, **TOL)
     assert np.all(states_of(rnn)[0] == 0)  # the pure call left the variables alone
+
+
+def test_model_apply_threads_the_states_under_jit():
+    x = data((2, 6, 3))
+    model, rnn = stateful_model()
+    model(x[:, :3])
+    second = np.asarray(model(x[:, 3:]))
+    rnn.reset_state()
+    step = fnflow.jit(lambda p, s, xb: model.apply(p, s, xb))
+    params, state = model.params, model.state
+    _, state = step(params, state, x[:, :3])
+    out, state = step(params, state, x[:, 3:])
+    np.testing.assert_allclose(np.asarray(out), second, **TOL)
 
 
 # ---------------------------------------------------------------- Bidirectional
