@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnflow.numpy as fnp
 from fnflow_keras import constraints, initializers, regularizers
-from fnflow_keras.layers.layer import Layer, check_no_quantization
+from fnflow_keras.layers.layer import Layer, check_no_lora, check_no_quantization
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
 
@@ -15,6 +15,7 @@ class Embedding(Layer):
                  embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
                  quantization_config=None, **kwargs):
         check_no_quantization("Embedding", quantization_config)
+        check_no_lora("Embedding", lora_rank)
         input_length = kwargs.pop("input_length", None)
         if input_length is not None and "input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)

@@ -190,7 +190,11 @@ class Layer:
                     out.append(v)
         return out
 
-    weights = variables
+    @property
+    def weights(self):
+        """``variables`` less those that are not weights (a stateful RNN's states: Keras leaves them out of
+        ``weights``, ``get_weights`` and the saved files)."""
+        return [v for v in self.variables if not getattr(v, "_rnn_state", False)]
 
     @property
     def trainable_variables(self):
@@ -204,8 +208,13 @@ class Layer:
             return self.variables
         return [v for v in self.variables if not v.trainable]
 
-    trainable_weights = trainable_variables
-    non_trainable_weights = non_trainable_variables
+    @property
+    def trainable_weights(self):
+        return [v for v in self.trainable_variables if not getattr(v, "_rnn_state", False)]
+
+    @property
+    def non_trainable_weights(self):
+        return [v for v in self.non_trainable_variables if not getattr(v, "_rnn_state", False)]
 
     @property
     def trainable(self):
@@ -394,6 +403,8 @@ class Layer:
             kwargs["mask"] = previous_mask
         if not self.built:
             self._maybe_build(nest.map_structure(_shape_of, args[0]) if args else None)
+        if not stack:  # the outermost call: `losses` are those of this call (as Keras's call context)
+            self._clear_losses()
         stack.append(training)
         try:
             with backend.name_scope(self.name):
@@ -606,6 +617,13 @@ def check_no_quantization(layer_name, quantization_config):
     if quantization_config is not None:
         raise NotImplementedError(f"{layer_name}: quantization_config={quantization_config!r} is not supported by "
                                   f"fnflow_keras (quantized layers); only None")
+
+
+def check_no_lora(layer_name, lora_rank):
+    """LoRA adapters (``lora_rank``) are not built: refuse rather than train the full kernel silently."""
+    if lora_rank:
+        raise NotImplementedError(f"{layer_name}: LoRA (lora_rank={lora_rank!r}) is not supported by fnflow_keras; "
+                                  f"leave lora_rank=None")
 
 
 class _null:

@@ -267,15 +267,6 @@ class RNN(Layer):
         """Keras's alias of :meth:`reset_state`."""
         self.reset_state(states)
 
-    @property
-    def weights(self):
-        """The variables without the states (Keras: the states are not weights)."""
-        return [v for v in self.variables if not _is_state(v)]
-
-    @property
-    def non_trainable_weights(self):
-        return [v for v in self.non_trainable_variables if not _is_state(v)]
-
     def _own_weights(self):
         return [v for v in self._trainable_variables + self._non_trainable_variables if not _is_state(v)]
 

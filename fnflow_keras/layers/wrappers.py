@@ -6,7 +6,6 @@ import copy
 
 import fnflow.numpy as fnp
 from fnflow_keras.layers.layer import Layer
-from fnflow_keras.layers.rnn import _is_state
 from fnflow_keras.utils.serialization_lib import deserialize_keras_object, serialize_keras_object
 
 
@@ -14,15 +13,6 @@ class Wrapper(Layer):
     def __init__(self, layer, **kwargs):
         super().__init__(**kwargs)
         self.layer = layer
-
-    @property
-    def weights(self):
-        """The variables without a wrapped stateful RNN's states (not weights in Keras)."""
-        return [v for v in self.variables if not _is_state(v)]
-
-    @property
-    def non_trainable_weights(self):
-        return [v for v in self.non_trainable_variables if not _is_state(v)]
 
     def get_config(self):
         return {**super().get_config(), "layer": serialize_keras_object(self.layer)}

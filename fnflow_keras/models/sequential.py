@@ -102,8 +102,7 @@ class Sequential(Model):
     def __call__(self, *args, **kwargs):
         if not self.built and args and not any(isinstance(t, KerasTensor) for t in nest.flatten(args[0])):
             x = args[0]
-            shape = tuple(getattr(x, "shape", ()))
-            self.build((None,) + shape[1:])
+            self.build(tuple(getattr(x, "shape", ())))  # as Keras: the first batch's size is recorded
         return super().__call__(*args, **kwargs)
 
     def call(self, inputs, training=None, mask=None):

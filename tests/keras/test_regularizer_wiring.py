@@ -1,6 +1,7 @@
-"""Regularizers reach the weights of layers that pass them on (MultiHeadAttention's projections, PReLU's alpha)."""
+"""Arguments that must not be silently dropped: regularizers passed on to sublayers and weights, LoRA refused."""
 
 import numpy as np
+import pytest
 
 import fnflow_keras as keras
 
@@ -46,3 +47,11 @@ def test_embedding_activity_regularizer_survives_its_config():
     again(np.array([[1, 2]]))  # the losses of the latest call
     want = 0.01 * np.sum(np.asarray(layer.embeddings.value)[[1, 2]] ** 2)  # divided by the batch size, 1
     np.testing.assert_allclose([float(v) for v in again.losses], [want], rtol=1e-5)
+
+
+@pytest.mark.parametrize("make", [lambda: keras.layers.Dense(2, lora_rank=4),
+                                  lambda: keras.layers.Embedding(5, 3, lora_rank=2),
+                                  lambda: keras.layers.EinsumDense("ab,bc->ac", output_shape=2, lora_rank=2)])
+def test_lora_is_refused_not_ignored(make):
+    with pytest.raises(NotImplementedError, match=r"LoRA \(lora_rank=\d\) is not supported"):
+        make()

@@ -367,3 +367,22 @@ def test_loads_a_real_keras_stateful_model():
     out = model.predict_on_batch(x[:, 3:])
     # real Keras 3.15.1: model(x[:, :3]); model(x[:, 3:])[:, -1] on the loaded file
     np.testing.assert_allclose(out[:, -1], [[-0.122946, -0.487269], [0.10446, -0.378454]], atol=2e-6)
+
+
+def test_model_weights_and_summary_leave_the_states_out():
+    inputs = keras.Input(batch_shape=(2, 5, 3))
+    model = keras.Model(inputs, keras.layers.Bidirectional(keras.layers.GRU(4, stateful=True))(inputs))
+    per_gru = 3 * 12 + 4 * 12 + 2 * 12  # kernel, recurrent kernel, Keras's reset_after bias (2, 12)
+    assert len(model.weights) == 6 and sum(w.numpy().size for w in model.weights) == 2 * per_gru
+    assert model.non_trainable_weights == [] and len(model.get_weights()) == 6
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any("Non-trainable params: 0" in ln for ln in lines)
+
+
+def test_sequential_built_by_a_first_call_records_its_batch_size():
+    model = keras.Sequential([keras.layers.LSTM(4, stateful=True)])
+    x = np.ones((2, 5, 3), "float32")
+    first = np.asarray(model(x))
+    assert model.inputs[0].shape == (2, 5, 3)  # as Keras 3: the first call's batch size
+    assert not np.allclose(np.asarray(model(x)), first)  # the state carried over

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnflow.numpy as fnp
 from fnflow_keras import activations, constraints, initializers, regularizers
-from fnflow_keras.layers.layer import Layer, check_no_quantization
+from fnflow_keras.layers.layer import Layer, check_no_lora, check_no_quantization
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
 
@@ -17,6 +17,7 @@ class Dense(Layer):
                  quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         check_no_quantization("Dense", quantization_config)
+        check_no_lora("Dense", lora_rank)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias

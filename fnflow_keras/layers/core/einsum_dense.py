@@ -6,7 +6,7 @@ import re
 
 import fnflow.numpy as fnp
 from fnflow_keras import activations, constraints, initializers, regularizers
-from fnflow_keras.layers.layer import Layer, check_no_quantization
+from fnflow_keras.layers.layer import Layer, check_no_lora, check_no_quantization
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
 
@@ -98,8 +98,7 @@ class EinsumDense(Layer):
                  quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         check_no_quantization("EinsumDense", quantization_config)
-        if lora_rank:
-            raise NotImplementedError("EinsumDense: LoRA (lora_rank) is not supported by fnflow_keras")
+        check_no_lora("EinsumDense", lora_rank)
         self.equation = equation
         self.partial_output_shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
         self.bias_axes = bias_axes
