@@ -245,6 +245,15 @@ def transposed_products(graph: Graph) -> Graph:
 # ------------------------------------------------------ sums of disjoint pads
 
 
+def use_counts(graph: Graph) -> dict:
+    """How many times each variable is read: by an equation's operands or as an output of the graph."""
+    uses = {}
+    for v in [v for e in graph.eqns for v in e.invars] + list(graph.outvars):
+        if isinstance(v, Var):
+            uses[v] = uses.get(v, 0) + 1
+    return uses
+
+
 def _pad_piece(e):
     """``(axis, {offset: operand})`` if ``e`` zero-pads its operand along one axis only, else None."""
     value = e.invars[1]
@@ -264,14 +273,7 @@ def pad_sums_to_concatenate(graph: Graph) -> Graph:
     up: four fills, four copies and a four-way sum where one concatenation
     copies each piece once.
     """
-    uses = {}
-    for e in graph.eqns:
-        for v in e.invars:
-            if isinstance(v, Var):
-                uses[v] = uses.get(v, 0) + 1
-    for v in graph.outvars:
-        if isinstance(v, Var):
-            uses[v] = uses.get(v, 0) + 1
+    uses = use_counts(graph)
     pieces = {}  # var -> (axis, {offset: operand}): a zero-padded sum of disjoint pieces
     for e in graph.eqns:
         if e.prim.name == "pad":

@@ -21,7 +21,7 @@ would be stacked ``length`` times for nothing).
 
 from __future__ import annotations
 
-from fnflow.backends.cpu.passes import dce, optimize
+from fnflow.backends.cpu.passes import dce, optimize, use_counts
 from fnflow.core.abstract import ShapedArray
 from fnflow.core.graph import Eqn, Graph, Var
 
@@ -46,18 +46,6 @@ def hoist_scan_accumulators(graph: Graph) -> Graph:
     return g
 
 
-def _uses(body):
-    uses = {}
-    for e in body.eqns:
-        for v in e.invars:
-            if isinstance(v, Var):
-                uses[v] = uses.get(v, 0) + 1
-    for v in body.outvars:
-        if isinstance(v, Var):
-            uses[v] = uses.get(v, 0) + 1
-    return uses
-
-
 def _candidate(body, j, nc, made_by, uses, invariant):
     """``(add_eqn, dot_eqn)`` if carry ``j`` is a pure sum of per-step products, else None."""
     cin, cout = body.invars[nc + j], body.outvars[j]
@@ -80,7 +68,7 @@ def _hoist(e):
     nc, nk = e.params["num_consts"], e.params["num_carry"]
     body = optimize(e.params["body"])  # its products as they will run (``transposed_products``)
     made_by = {v: q for q in body.eqns for v in q.outvars}
-    uses = _uses(body)
+    uses = use_counts(body)
     invariant = set(body.invars[:nc]) | set(body.constvars)
     found = {}
     for j in range(nk):
