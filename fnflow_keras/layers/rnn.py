@@ -4,6 +4,18 @@ Each layer owns a cell (``simple_rnn_cell``, ``lstm_cell``, ``gru_cell``) that
 holds ``kernel`` ``(input_dim, k * units)``, ``recurrent_kernel`` ``(units, k *
 units)`` and ``bias``. Gate orders: LSTM ``i, f, c, o``; GRU ``z, r, h`` with
 ``reset_after=True`` (bias ``(2, 3 * units)``: input and recurrent biases).
+
+Dropout follows Keras 3: ``dropout`` draws input masks and ``recurrent_dropout``
+masks for the previous output ``h``, once per call (the same for every time
+step), scaled by ``1 / (1 - rate)``, only with ``training=True``. Without
+recurrent dropout, LSTM and GRU (Keras's implementation 2) use one input mask for
+all gates. With ``recurrent_dropout > 0`` (or ``implementation=1``) they switch to
+Keras's implementation 1: one independent input mask and one recurrent mask per
+gate (LSTM 4, GRU 3); each masked copy of ``h`` only feeds its gate's recurrent
+product and the carried state itself is never masked (GRU's blend ``z * h + (1 -
+z) * hh`` uses the unmasked ``h``). This path runs the gates "gate-major":
+``(gates, batch, units)`` blocks computed by one batched matrix product per step.
+SimpleRNN has one input mask and one recurrent mask.
 """
 
 from __future__ import annotations
@@ -19,8 +31,23 @@ from fnflow_keras.layers.layer import Layer
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
 
+def _gate_kernel(kernel, gates):
+    """``(n, gates * u)`` -> ``(gates, n, u)``: one block per gate, for the batched per-gate products."""
+    n, m = kernel.shape
+    return fnp.moveaxis(fnp.reshape(kernel, (n, gates, m // gates)), 1, 0)
+
+
+def _gate_recurrent(h, masks, rk_gates):
+    """Per-gate recurrent products ``(h * masks[g]) @ rk_gates[g]``, all gates at once: ``(gates, batch, u)``.
+
+    ``masks`` is ``(gates, batch, units)`` (or None: the same ``h`` for every gate)."""
+    return fnp.matmul(h if masks is None else h * masks, rk_gates)
+
+
 class _Cell(Layer):
     gates = 1
+    # LSTM and GRU test ``0 < rate < 1`` before dropping (Keras's cells); SimpleRNN drops for any rate > 0
+    _open_rate_interval = True
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -28,6 +55,7 @@ class _Cell(Layer):
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
                  **kwargs):
         self._extra = {k: kwargs.pop(k) for k in ("unit_forget_bias", "reset_after") if k in kwargs}
+        implementation = kwargs.pop("implementation", 2)  # Keras's LSTM/GRU argument; not saved in configs
         super().__init__(**kwargs)
         self.units = int(units)
         self.activation = activations.get(activation)
@@ -46,6 +74,56 @@ class _Cell(Layer):
         self.recurrent_dropout = min(1.0, max(0.0, recurrent_dropout))
         self.seed = seed
         self.seed_generator = krandom.SeedGenerator(seed)
+        # Keras: recurrent dropout switches LSTM/GRU to implementation 1 (per-gate masks)
+        self.implementation = 1 if (self.recurrent_dropout != 0.0 and self.gates > 1) else implementation
+
+    def _active(self, rate):
+        return 0.0 < rate < 1.0 if self._open_rate_interval else rate > 0.0
+
+    @property
+    def per_gate(self):
+        """Whether dropout runs Keras's implementation 1 (one mask per gate)."""
+        return self.gates > 1 and self.implementation == 1
+
+    def _mask(self, shape, rate, dtype):
+        return krandom.dropout(fnp.ones(shape, dtype), rate, seed=self.seed_generator)
+
+    def dropout_masks(self, batch, features, dtype):
+        """The dropout masks of one training call: ``(input_mask, recurrent_mask)``, each None when unused.
+
+        Entries are 0 or ``1 / (1 - rate)`` (Keras's ``dropout(ones)``). Shapes:
+        ``(batch, features)`` and ``(batch, units)``, with a leading gate axis
+        (``(gates, batch, ...)``: independent masks) in the per-gate implementation.
+        """
+        lead = (self.gates,) if self.per_gate else ()
+        inp = self._mask(lead + (batch, features), self.dropout, dtype) if self._active(self.dropout) else None
+        rec = (self._mask(lead + (batch, self.units), self.recurrent_dropout, dtype)
+               if self._active(self.recurrent_dropout) else None)
+        return inp, rec
+
+    def input_bias(self, w):
+        """The bias added to the input projection (``(gates * units,)``) or None."""
+        return w["bias"] if self.use_bias else None
+
+    def input_projection(self, x, w):
+        xw = fnp.matmul(x, w["kernel"])
+        b = self.input_bias(w)
+        return xw if b is None else xw + b
+
+    def gate_projection(self, x, w, masks):
+        """Implementation 1's input part, gate-major: ``(gates, batch, time, units)``.
+
+        ``masks`` ``(gates, batch, features)`` or None; the per-gate products are one
+        batched matrix product over the gate axis."""
+        g, u = self.gates, self.units
+        batch, time, features = x.shape
+        if masks is None:
+            xg = fnp.moveaxis(fnp.reshape(fnp.matmul(x, w["kernel"]), (batch, time, g, u)), 2, 0)
+        else:
+            xm = fnp.reshape(x[None] * masks[:, :, None, :], (g, batch * time, features))
+            xg = fnp.reshape(fnp.matmul(xm, _gate_kernel(w["kernel"], g)), (g, batch, time, u))
+        b = self.input_bias(w)
+        return xg if b is None else xg + fnp.reshape(b, (g, 1, 1, u))
 
     def _bias_shape(self):
         return (self.gates * self.units,)
@@ -87,22 +165,21 @@ class _Cell(Layer):
 
 class SimpleRNNCell(_Cell):
     gates = 1
+    _open_rate_interval = False
 
     def __init__(self, units, activation="tanh", **kwargs):
         kwargs.pop("recurrent_activation", None)
         super().__init__(units, activation=activation, **kwargs)
 
-    def step(self, xw, states, w):
+    def step(self, xw, states, w, rec_mask=None):
+        """One step; ``rec_mask`` ``(batch, units)`` masks the previous output in the recurrent product only."""
         (h,) = states
-        out = self.activation(xw + fnp.matmul(h, w["recurrent_kernel"]))
+        hm = h if rec_mask is None else h * rec_mask
+        out = self.activation(xw + fnp.matmul(hm, w["recurrent_kernel"]))
         return out, (out,)
 
     def initial_states(self, batch, dtype):
         return (fnp.zeros((batch, self.units), dtype),)
-
-    def input_projection(self, x, w):
-        xw = fnp.matmul(x, w["kernel"])
-        return xw + w["bias"] if self.use_bias else xw
 
     def get_config(self):
         config = super().get_config()
@@ -132,10 +209,6 @@ class LSTMCell(_Cell):
     def state_size(self):
         return [self.units, self.units]
 
-    def input_projection(self, x, w):
-        xw = fnp.matmul(x, w["kernel"])
-        return xw + w["bias"] if self.use_bias else xw
-
     def initial_states(self, batch, dtype):
         return (fnp.zeros((batch, self.units), dtype), fnp.zeros((batch, self.units), dtype))
 
@@ -151,6 +224,17 @@ class LSTMCell(_Cell):
         h = o * self.activation(c)
         return h, (h, c)
 
+    def step_gates(self, xg, states, w, rec_masks):
+        """Implementation 1's step: ``xg`` ``(4, batch, units)``; ``rec_masks`` ``(4, batch, units)`` or None."""
+        h, c = states
+        z = xg + _gate_recurrent(h, rec_masks, w["rk_gates"])
+        i = self.recurrent_activation(z[0])
+        f = self.recurrent_activation(z[1])
+        o = self.recurrent_activation(z[3])
+        c = f * c + i * self.activation(z[2])
+        h = o * self.activation(c)
+        return h, (h, c)
+
 
 class GRUCell(_Cell):
     gates = 3
@@ -162,11 +246,10 @@ class GRUCell(_Cell):
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def input_projection(self, x, w):
-        xw = fnp.matmul(x, w["kernel"])
-        if self.use_bias:
-            xw = xw + (w["bias"][0] if self.reset_after else w["bias"])
-        return xw
+    def input_bias(self, w):
+        if not self.use_bias:
+            return None
+        return w["bias"][0] if self.reset_after else w["bias"]
 
     def initial_states(self, batch, dtype):
         return (fnp.zeros((batch, self.units), dtype),)
@@ -187,6 +270,28 @@ class GRUCell(_Cell):
             z = self.recurrent_activation(xz + fnp.matmul(h, rk[:, :u]))
             r = self.recurrent_activation(xr + fnp.matmul(h, rk[:, u:2 * u]))
             hh = self.activation(xh + fnp.matmul(r * h, rk[:, 2 * u:]))
+        h = z * h + (1.0 - z) * hh
+        return h, (h,)
+
+    def step_gates(self, xg, states, w, rec_masks):
+        """Implementation 1's step: ``xg`` ``(3, batch, units)``; ``rec_masks`` ``(3, batch, units)`` or None.
+
+        The masked copies of ``h`` feed the recurrent products only: the blend uses the unmasked ``h``."""
+        (h,) = states
+        rkg = w["rk_gates"]
+        if self.reset_after:
+            inner = _gate_recurrent(h, rec_masks, rkg)
+            if self.use_bias:
+                inner = inner + fnp.reshape(w["bias"][1], (3, 1, self.units))
+            z = self.recurrent_activation(xg[0] + inner[0])
+            r = self.recurrent_activation(xg[1] + inner[1])
+            hh = self.activation(xg[2] + r * inner[2])
+        else:
+            inner = _gate_recurrent(h, None if rec_masks is None else rec_masks[:2], rkg[:2])
+            z = self.recurrent_activation(xg[0] + inner[0])
+            r = self.recurrent_activation(xg[1] + inner[1])
+            hm = h if rec_masks is None else h * rec_masks[2]
+            hh = self.activation(xg[2] + fnp.matmul(r * hm, rkg[2]))
         h = z * h + (1.0 - z) * hh
         return h, (h,)
 
@@ -289,15 +394,33 @@ class RNN(Layer):
         batch = x.shape[0]
         w = {"kernel": cell.kernel.value, "recurrent_kernel": cell.recurrent_kernel.value,
              "bias": cell.bias.value if cell.bias is not None else None}
-        if training and cell.dropout > 0:
-            x = krandom.dropout(x, cell.dropout, noise_shape=(batch, 1, x.shape[-1]), seed=cell.seed_generator)
-        xw = cell.input_projection(x, w)  # (batch, time, k*units): the input part for all steps at once
-        xw = fnp.moveaxis(xw, 1, 0)
         if self.stateful and self._expected_batch_size is not None and batch != self._expected_batch_size:
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) is stateful: the batch size of its input "
                              f"sequences must be the batch size of its states. Expected batch size: "
                              f"{self._expected_batch_size}, received batch size: {batch} (input shape "
                              f"{tuple(sequences.shape)}).")
+        # Keras draws the masks once per call: the same for every time step
+        in_mask, rec_mask = (cell.dropout_masks(batch, x.shape[-1], w["kernel"].dtype) if training
+                             else (None, None))
+        if in_mask is not None:
+            x = fnp.asarray(x)
+        if cell.per_gate and (in_mask is not None or rec_mask is not None):
+            # implementation 1: gate-major inputs (time, gates, batch, units) and per-gate recurrent masks
+            xw = fnp.moveaxis(cell.gate_projection(x, w, in_mask), 2, 0)
+            w["rk_gates"] = _gate_kernel(w["recurrent_kernel"], cell.gates)
+
+            def cell_step(xt, carry):
+                return cell.step_gates(xt, carry, w, rec_mask)
+        else:
+            if in_mask is not None:
+                x = x * in_mask[:, None, :]
+            xw = fnp.moveaxis(cell.input_projection(x, w), 1, 0)  # (time, batch, k*units): all steps at once
+            if rec_mask is None:
+                def cell_step(xt, carry):
+                    return cell.step(xt, carry, w)
+            else:  # SimpleRNN
+                def cell_step(xt, carry):
+                    return cell.step(xt, carry, w, rec_mask)
         if initial_state is None and self.states is not None:
             states = tuple(v.value.astype(xw.dtype) for v in self.states)
         elif initial_state is None:
@@ -305,16 +428,9 @@ class RNN(Layer):
         else:
             states = tuple(initial_state) if isinstance(initial_state, (list, tuple)) else (initial_state,)
             states = tuple(fnp.asarray(s).astype(xw.dtype) for s in states)
-        if training and cell.recurrent_dropout > 0:
-            keep = krandom.dropout(fnp.ones((batch, cell.units), xw.dtype), cell.recurrent_dropout,
-                                   seed=cell.seed_generator)
-        else:
-            keep = None
 
         def body(carry, xt):
-            if keep is not None:
-                carry = (carry[0] * keep,) + tuple(carry[1:])
-            out, new = cell.step(xt, carry, w)
+            out, new = cell_step(xt, carry)
             return new, out
 
         if isinstance(mask, (list, tuple)):
