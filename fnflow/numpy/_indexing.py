@@ -10,7 +10,8 @@ static ``slice``/``rev``/``reshape`` ops; all integer-array indices become one
 
 Out-of-range indices raise ``IndexError`` when their values are known; traced
 index values (under ``jit`` or ``vmap``) are clamped into range instead, as in
-JAX.
+JAX. ``x.at[idx]`` methods, ``take`` and ``take_along_axis`` take JAX's
+``mode=`` for other out-of-range rules (see ``_IndexUpdateRef``).
 """
 
 from __future__ import annotations
@@ -165,6 +166,91 @@ def _check_and_normalize(arr, n, axis):
     return normalize_index(arr, n)
 
 
+# ------------------------------------------------------ out-of-range modes
+
+_MODES = (None, "promise_in_bounds", "clip", "drop", "fill")
+
+
+def _canonical_mode(mode, op):
+    """None (raise when known, clamp when traced), "clip" or "fill" (out of range is left out)."""
+    if not (mode is None or isinstance(mode, str)) or mode not in _MODES:
+        raise ValueError(f"{op}: unknown mode {mode!r}; valid modes are None, 'promise_in_bounds', 'clip', "
+                         f"'drop' and 'fill'")
+    return {None: None, "promise_in_bounds": None, "clip": "clip", "drop": "fill", "fill": "fill"}[mode]
+
+
+def _wide_index(a, dt=np.int32):
+    """``a`` as a signed integer array that can hold ``-n`` and ``n`` (``dt``, or int64 for wide inputs)."""
+    src = np.dtype(get_aval(a).dtype)
+    if src.itemsize >= 4 and src not in (np.dtype(np.int32), np.dtype(dt)):
+        dt = np.int64  # int64 / uint32 / uint64 indices keep their values
+    return asvalue(a, np.dtype(dt)) if isinstance(a, Tracer) else np.asarray(a, dt)
+
+
+def _mode_index(a, n, axis, mode, dt=np.int32):
+    """``(index, inside)``: the index array ``a`` for an axis of size ``n`` read with ``mode``.
+
+    ``index`` is in ``[0, n)`` (negative values wrapped once). ``inside`` is the
+    in-range mask (``-n <= a < n``) for mode "fill", None when every index is
+    known to be in range or for the other modes.
+    """
+    if mode is None:
+        return _check_and_normalize(a, n, axis), None
+    a = _wide_index(a, dt)
+    if mode == "clip":
+        return normalize_index(a, n), None
+    c = concrete_or_none(a)
+    if c is not None:
+        c = np.asarray(c)
+        inside = (c >= -n) & (c < n)
+        return normalize_index(c, n), None if inside.all() else inside
+    return normalize_index(a, n), E.bitwise_and(E.ge(a, -n), E.lt(a, n))
+
+
+def _and(m1, m2):
+    if m1 is None or m2 is None:
+        return m2 if m1 is None else m1
+    if isinstance(m1, Tracer) or isinstance(m2, Tracer):
+        return E.bitwise_and(m1, m2)
+    return m1 & m2
+
+
+def _reshape(a, shape):
+    return S.reshape(a, shape) if isinstance(a, Tracer) else np.reshape(a, shape)
+
+
+def _broadcast(a, shape):
+    return S.broadcast_to(a, shape) if isinstance(a, Tracer) else np.broadcast_to(a, shape)
+
+
+def default_fill_value(dtype):
+    """JAX's fill for out-of-range reads: NaN (inexact), the minimum (signed), the maximum (unsigned), True."""
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return np.asarray(True)
+    if dtype.kind == "u":
+        return np.asarray(np.iinfo(dtype).max, dtype)
+    if dtype.kind == "i":
+        return np.asarray(np.iinfo(dtype).min, dtype)
+    return np.asarray(np.nan, dtype)
+
+
+def _fill(y, inside, fill_value, op):
+    """``y`` with ``fill_value`` where ``inside`` is False (``inside`` broadcasts to ``y``)."""
+    if inside is None:
+        return y
+    dtype = get_aval(y).dtype
+    fill = default_fill_value(dtype) if fill_value is None else asvalue(fill_value, dtype)
+    if get_aval(fill).ndim:
+        raise ValueError(f"{op}: fill_value must be a scalar, got shape {get_aval(fill).shape}")
+    return E.select(_broadcast(inside, get_aval(y).shape), y, fill)
+
+
+def _check_fill_value(fill_value, mode, op):
+    if fill_value is not None and _canonical_mode(mode, op) != "fill":
+        raise ValueError(f"{op}: fill_value only applies with mode='fill' (or 'drop'), got mode={mode!r}")
+
+
 def _layout(entries):
     """Where the broadcast block of the array indices goes: ``(contiguous, first_adv_position)``."""
     pos = [k for k, e in enumerate(entries) if e.kind == "adv"]
@@ -275,11 +361,22 @@ def _gather_advanced(x, entries):
 # ------------------------------------------------------------------ .at[...]
 
 
-def _flat_index(shape, idx):
-    """``(flat, out_shape)``: indices into ``x.reshape(-1)`` of every element of ``x[idx]``."""
+def _flat_index(shape, idx, mode=None):
+    """``(flat, out_shape, inside)``: indices into ``x.reshape(-1)`` of every element of ``x[idx]``.
+
+    ``mode`` is a canonical mode (``_canonical_mode``): None raises for known
+    out-of-range indices (and clamps traced ones), "clip" clamps every index
+    component, "fill" also returns ``inside``, the mask (shaped ``out_shape``)
+    of the elements whose every index component is in range, or None when all
+    are known to be. Out-of-range components of ``flat`` are clamped.
+    """
     shape2, entries = _parse(shape, idx)
+    total = int(np.prod(shape2, dtype=np.int64))
+    dt = np.int64 if total + 1 >= 2**31 - 1 else np.int32  # + 1: "drop" uses a spare slot past the end
     adv = [e for e in entries if e.kind == "adv"]
-    arrays = {id(e): _check_and_normalize(e.value, shape2[e.axis], e.axis) for e in adv}
+    arrays, masks = {}, {}
+    for e in adv:
+        arrays[id(e)], masks[id(e)] = _mode_index(e.value, shape2[e.axis], e.axis, mode, dt)
     bshape = broadcast_shapes(*[get_aval(a).shape for a in arrays.values()], op="indexing") if adv else ()
     contiguous, first_pos = _layout(entries) if adv else (True, -1)
     # the output dims in order: ("b", None) for the broadcast block, ("s", entry) for slices, 1 for None
@@ -300,32 +397,65 @@ def _flat_index(shape, idx):
         else:
             out_shape.append(1)
     rank = len(out_shape)
-    total = int(np.prod(shape2, dtype=np.int64))
-    dt = np.int64 if total >= 2**31 - 1 else np.int32
     flat = np.zeros((1,) * rank, dt)
+    inside = None
     for e in entries:
         if e.axis is None:
             continue
+        n = shape2[e.axis]
         stride = int(np.prod(shape2[e.axis + 1:], dtype=np.int64))
         if e.kind == "slice":
-            start, stop, step, _ = _slice_params(e.value, shape2[e.axis])
+            start, stop, step, _ = _slice_params(e.value, n)
             p = pos[id(e)]
             comp = np.arange(start, stop, step, dtype=dt).reshape((1,) * p + (-1,) + (1,) * (rank - p - 1))
         elif e.kind == "int":
-            check_bounds(np.asarray(e.value), shape2[e.axis], e.axis)
-            comp = np.asarray(e.value % shape2[e.axis], dt)
+            v = e.value
+            if mode is None:
+                check_bounds(np.asarray(v), n, e.axis)
+            elif mode == "fill" and not -n <= v < n:
+                inside = np.zeros((1,) * rank, bool)  # a static out-of-range integer: nothing is in range
+            comp = np.asarray(min(max(v + n if v < 0 else v, 0), max(n - 1, 0)), dt)
         else:
             a = arrays[id(e)]
-            lead = (1,) * pos["b"] + (1,) * (len(bshape) - get_aval(a).ndim)
-            comp = S.reshape(asvalue(a, dt), lead + get_aval(a).shape + (1,) * (rank - pos["b"] - len(bshape)))
+            shape_a = get_aval(a).shape
+            lead = (1,) * pos["b"] + (1,) * (len(bshape) - len(shape_a))
+            full = lead + shape_a + (1,) * (rank - pos["b"] - len(bshape))
+            comp = S.reshape(asvalue(a, dt), full) if isinstance(a, Tracer) else np.asarray(a, dt).reshape(full)
+            if masks[id(e)] is not None:
+                inside = _and(inside, _reshape(masks[id(e)], full))
         term = comp * stride if not isinstance(comp, Tracer) else (E.mul(comp, stride) if stride != 1 else comp)
         flat = flat + term if not isinstance(term, Tracer) and not isinstance(flat, Tracer) else E.add(flat, term)
-    flat = S.broadcast_to(flat, tuple(out_shape)) if isinstance(flat, Tracer) else np.broadcast_to(flat, out_shape)
-    return flat, tuple(out_shape)
+    out_shape = tuple(out_shape)
+    flat = _broadcast(flat, out_shape)
+    if inside is not None:
+        inside = _broadcast(inside, out_shape)
+    return flat, out_shape, inside
 
 
 class _IndexUpdateRef:
-    """``x.at[idx]``: the methods that return an updated copy of ``x``."""
+    """``x.at[idx]``: ``get`` and the methods that return an updated copy of ``x``.
+
+    Every method takes JAX's keyword-only arguments:
+
+    - ``mode``: what an out-of-range index does (negative indices in ``[-n, 0)``
+      count from the end in every mode; below ``-n`` is out of range):
+
+      * None or ``"promise_in_bounds"`` (the default): ``IndexError`` when the
+        index values are known (eagerly, or constants under ``jit``); traced
+        indices (under ``jit``/``vmap``) are clamped into range;
+      * ``"clip"``: every index component is clamped into range, for reads
+        and updates alike;
+      * ``"fill"`` / ``"drop"`` (synonyms): ``get`` returns ``fill_value`` for
+        the out-of-range elements, and updates at out-of-range positions are
+        dropped (``x`` is unchanged there). An element is out of range when any
+        of its index components is.
+
+    - ``fill_value`` (``get`` only, with ``"fill"``/``"drop"``): a scalar, by
+      default NaN for inexact dtypes, the minimum for signed integers, the
+      maximum for unsigned ones and True for booleans (as JAX).
+    - ``indices_are_sorted``, ``unique_indices``: performance hints in JAX;
+      accepted and ignored here.
+    """
 
     __slots__ = ("array", "index")
 
@@ -335,52 +465,85 @@ class _IndexUpdateRef:
     def __repr__(self):
         return f"_IndexUpdateRef({self.array!r}, {self.index!r})"
 
-    def get(self, **kwargs):
-        """``x[idx]``."""
-        return getitem(self.array, self.index)
-
-    def _update(self, mode, values):
+    def get(self, *, indices_are_sorted=False, unique_indices=False, mode=None, fill_value=None):
+        """``x[idx]`` (out-of-range reads follow ``mode``, see the class docstring)."""
+        m = _canonical_mode(mode, "x.at[...].get")
+        _check_fill_value(fill_value, mode, "x.at[...].get")
+        if m is None:
+            return getitem(self.array, self.index)
         x = asvalue(self.array)
         xa = get_aval(x)
-        flat, out_shape = _flat_index(xa.shape, self.index)
+        flat, out_shape, inside = _flat_index(xa.shape, self.index, m)
+        if xa.size == 0:  # nothing to read: every element is out of range
+            if m == "clip" and int(np.prod(out_shape, dtype=np.int64)):
+                raise IndexError(f"x.at[...].get(mode='clip'): cannot clip an index into an empty array of "
+                                 f"shape {xa.shape}")
+            return _fill(S.broadcast_to(np.zeros((), xa.dtype), out_shape), np.zeros((), bool), fill_value,
+                         "x.at[...].get")
+        y = gather(S.reshape(x, (xa.size,)), flat, 0)
+        return _fill(y, inside, fill_value, "x.at[...].get")
+
+    def _update(self, how, values, mode, op):
+        m = _canonical_mode(mode, f"x.at[...].{op}")
+        x = asvalue(self.array)
+        xa = get_aval(x)
+        flat, out_shape, inside = _flat_index(xa.shape, self.index, m)
         v = asvalue(values, xa.dtype)
         try:
             v = S.broadcast_to(v, out_shape)
         except ValueError:
-            raise ValueError(f"x.at[...]: values of shape {get_aval(v).shape} cannot be broadcast to the indexed "
-                             f"shape {out_shape}") from None
-        out = scatter(S.reshape(x, (xa.size,)), flat, v, 0, mode)
+            raise ValueError(f"x.at[...].{op}: values of shape {get_aval(v).shape} cannot be broadcast to the "
+                             f"indexed shape {out_shape}") from None
+        xf = S.reshape(x, (xa.size,))
+        if inside is None:
+            out = scatter(xf, flat, v, 0, how)
+        else:
+            # dropped updates go to a spare slot past the end, which is then cut off: one scatter, every
+            # combine mode, and derivatives and batching come from the existing rules
+            spare = xa.size
+            if isinstance(inside, Tracer) or isinstance(flat, Tracer):
+                flat = E.select(inside, flat, spare)
+            else:
+                flat = np.where(inside, flat, spare).astype(flat.dtype)
+            out = S.slice(scatter(S.pad(xf, ((0, 1),)), flat, v, 0, how), (0,), (xa.size,))
         return S.reshape(out, xa.shape)
 
-    def set(self, values, **kwargs):
+    def set(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):  # noqa: A003
         """A copy of ``x`` with ``x[idx] = values`` (the last of duplicate indices wins)."""
-        return self._update("set", values)
+        return self._update("set", values, mode, "set")
 
-    def add(self, values, **kwargs):
+    def add(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """A copy of ``x`` with ``values`` added at ``idx`` (duplicates accumulate, as ``np.add.at``)."""
-        return self._update("add", values)
+        return self._update("add", values, mode, "add")
 
-    def multiply(self, values, **kwargs):
+    def multiply(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """A copy of ``x`` multiplied by ``values`` at ``idx`` (``np.multiply.at``)."""
-        return self._update("mul", values)
+        return self._update("mul", values, mode, "multiply")
 
     mul = multiply
 
-    def divide(self, values, **kwargs):
+    def divide(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """A copy of ``x`` divided by ``values`` at ``idx``."""
-        return self._update("mul", E.div(1, asvalue(values)))
+        return self._update("mul", E.div(1, asvalue(values)), mode, "divide")
 
-    def min(self, values, **kwargs):  # noqa: A003
+    def min(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):  # noqa: A003
         """A copy of ``x`` with ``minimum(x[idx], values)`` at ``idx`` (``np.minimum.at``)."""
-        return self._update("min", values)
+        return self._update("min", values, mode, "min")
 
-    def max(self, values, **kwargs):  # noqa: A003
+    def max(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):  # noqa: A003
         """A copy of ``x`` with ``maximum(x[idx], values)`` at ``idx`` (``np.maximum.at``)."""
-        return self._update("max", values)
+        return self._update("max", values, mode, "max")
 
-    def apply(self, fun, **kwargs):
-        """A copy of ``x`` with ``fun(x[idx])`` at ``idx`` (for elementwise ``fun``)."""
-        return self._update("set", fun(self.get()))
+    def apply(self, fun, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        """A copy of ``x`` with ``fun(x[idx])`` at ``idx`` (for elementwise ``fun``).
+
+        ``fun`` is applied once per position, even to a position indexed
+        several times (JAX applies it once per occurrence).
+        """
+        m = _canonical_mode(mode, "x.at[...].apply")
+        # "drop": read the clipped positions (no fill value reaches fun), then drop their updates
+        current = self.get(mode="clip" if m == "fill" else mode)
+        return self._update("set", fun(current), mode, "apply")
 
 
 class _IndexUpdateHelper:
@@ -412,15 +575,27 @@ def _axis(axis, nd, op):
     return axis % nd
 
 
-def take(a, indices, axis=None, mode=None, out=None):
+def take(a, indices, axis=None, out=None, mode=None, unique_indices=False, indices_are_sorted=False,
+         fill_value=None):
     """``np.take``: elements of ``a`` at ``indices`` along ``axis`` (the flattened array if None).
 
-    ``mode``: None/"raise" (concrete out-of-range indices raise IndexError;
-    traced ones are clamped), "wrap" (modulo the size) or "clip" (into range;
-    negative indices become 0, as in NumPy).
+    ``mode``: None/"raise"/"promise_in_bounds" (concrete out-of-range indices
+    raise IndexError; traced ones are clamped), "wrap" (modulo the size),
+    "clip" (into range; negative indices become 0, as in NumPy and JAX) or
+    "fill" (indices in ``[-n, n)`` count from the end when negative, the others
+    read ``fill_value``: by default NaN for inexact dtypes, the minimum of
+    signed integers, the maximum of unsigned ones, True). Note JAX's default is
+    "fill"; fnflow's is NumPy's "raise". ``unique_indices`` and
+    ``indices_are_sorted`` are hints, accepted and ignored.
     """
     if out is not None:
         raise TypeError("take: out= is not supported (fnflow arrays are immutable)")
+    valid = (None, "raise", "wrap", "clip", "fill", "promise_in_bounds")
+    if not (mode is None or isinstance(mode, str)) or mode not in valid:
+        raise ValueError(f"take: unknown mode {mode!r}; valid modes are None, 'raise', 'wrap', 'clip', 'fill' and "
+                         f"'promise_in_bounds'")
+    if fill_value is not None and mode != "fill":
+        raise ValueError(f"take: fill_value only applies with mode='fill', got mode={mode!r}")
     a = asvalue(a)
     if axis is None:
         a = S.reshape(a, (get_aval(a).size,))
@@ -430,17 +605,35 @@ def take(a, indices, axis=None, mode=None, out=None):
     idx = asvalue(indices)
     if not is_int(get_aval(idx).dtype):
         raise IndexError(f"take: indices must be integers, got {get_aval(idx).str_short()}")
+    inside = None
     if mode == "wrap":
         idx = np.mod(idx, n) if not isinstance(idx, Tracer) else E.rem(E.add(E.rem(idx, n), n), n)
     elif mode == "clip":
         idx = np.clip(idx, 0, n - 1) if not isinstance(idx, Tracer) else E.max(E.min(idx, n - 1), 0)
-    elif mode not in (None, "raise", "fill", "promise_in_bounds"):
-        raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
-    return gather(a, idx, axis)
+    elif mode == "fill":
+        idx, inside = _mode_index(idx, n, axis, "fill")
+        if n == 0:  # every index is out of range
+            shape = get_aval(a).shape
+            zeros = S.broadcast_to(np.zeros((), get_aval(a).dtype), shape[:axis] + get_aval(idx).shape +
+                                   shape[axis + 1:])
+            return _fill(zeros, np.zeros((), bool), fill_value, "take")
+    y = gather(a, idx, axis)
+    if inside is not None:  # the mask is shaped like the indices: put it on their axes of the result
+        nd = get_aval(y).ndim
+        inside = _reshape(inside, (1,) * axis + get_aval(inside).shape + (1,) * (nd - axis - get_aval(inside).ndim))
+    return _fill(y, inside, fill_value, "take")
 
 
-def take_along_axis(arr, indices, axis):
-    """``np.take_along_axis``: ``out[..., i, ...] = arr[..., indices[..., i, ...], ...]`` along ``axis``."""
+def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
+    """``np.take_along_axis``: ``out[..., i, ...] = arr[..., indices[..., i, ...], ...]`` along ``axis``.
+
+    ``mode`` as in ``x.at[...].get``: None/"promise_in_bounds" (concrete
+    out-of-range indices raise IndexError; traced ones are clamped), "clip"
+    (negative indices count from the end, then clamp), "fill"/"drop"
+    (out-of-range reads give ``fill_value``, default as in ``take``).
+    """
+    m = _canonical_mode(mode, "take_along_axis")
+    _check_fill_value(fill_value, mode, "take_along_axis")
     arr = asvalue(arr)
     idx = asvalue(indices)
     if not is_int(get_aval(idx).dtype):
@@ -458,7 +651,12 @@ def take_along_axis(arr, indices, axis):
                              op="take_along_axis")
     out_shape = tuple(ia.shape[axis] if k == axis else d for k, d in enumerate(other))
     arr = S.broadcast_to(arr, tuple(n if k == axis else d for k, d in enumerate(other)))
-    idx = _check_and_normalize(idx, n, axis)
+    idx, inside = _mode_index(idx, n, axis, m)
+    if n == 0 and m is not None:  # nothing to read
+        if m == "clip" and int(np.prod(out_shape, dtype=np.int64)):
+            raise IndexError(f"take_along_axis: cannot clip an index into an empty axis {axis}")
+        return _fill(S.broadcast_to(np.zeros((), aa.dtype), out_shape), np.zeros((), bool), fill_value,
+                     "take_along_axis")
     idx = S.broadcast_to(idx, out_shape) if isinstance(idx, Tracer) else np.broadcast_to(idx, out_shape)
     # one flat gather: idx * stride(axis) + the position along every other axis
     shape = get_aval(arr).shape
@@ -474,7 +672,7 @@ def take_along_axis(arr, indices, axis):
         flat = E.add(E.mul(asvalue(idx, dt), ax_stride), base)
     else:
         flat = np.asarray(idx, dt) * ax_stride + base
-    return gather(S.reshape(arr, (total,)), flat, 0)
+    return _fill(gather(S.reshape(arr, (total,)), flat, 0), inside, fill_value, "take_along_axis")
 
 
 def _concrete(a, fn):
