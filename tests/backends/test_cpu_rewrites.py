@@ -199,3 +199,78 @@ def test_rewritten_graphs_compile_to_fewer_steps():
     loops = [s for s in exe.plan if s.kind == "control"]
     body = str(loops[-1].info)
     assert "pad" not in body and "concatenate" in body
+
+
+# ------------------------------------------------------------- scan residuals recomputed
+
+def two_loops(xs, w):
+    """The first loop stacks s and s * (1 - s); the second reads s * (1 - s) (and maybe s) per step."""
+    def first(h, x):
+        s = fnflow.nn.sigmoid(x * w + h)
+        return s, (s, s * (1.0 - s))
+
+    def second(acc, sd):
+        return acc * 0.5 + sd, None
+
+    _, (s, d) = lax.scan(first, fnp.zeros(3, xs.dtype), xs)
+    total, _ = lax.scan(second, fnp.zeros(3, xs.dtype), d)
+    return total, s
+
+
+def two_loops_numpy(xs, w):
+    h, ss, ds = np.zeros(3), [], []
+    for x in xs:
+        h = 1 / (1 + np.exp(-(x * w + h)))
+        ss.append(h)
+        ds.append(h * (1 - h))
+    acc = np.zeros(3)
+    for d in ds:
+        acc = acc * 0.5 + d
+    return acc, np.stack(ss)
+
+
+def test_cheap_stacked_residual_is_recomputed_by_its_reader():
+    xs, w = rng.standard_normal((5, 3)), rng.standard_normal(3)
+    g = optimized(two_loops, xs, w)
+    first, second = scans(g)
+    assert len(first.outvars) == 2  # the carry and s: s * (1 - s) is no longer stacked
+    assert second.invars[-1] is first.outvars[1]  # the reader takes s instead ...
+    assert [e.prim.name for e in second.params["body"].eqns][:2] == ["sub", "mul"]  # ... and recomputes
+    for got, want in zip(fnflow.jit(two_loops)(xs, w), two_loops_numpy(xs, w)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_residual_read_outside_a_loop_stays_stacked():
+    xs, w = rng.standard_normal((5, 3)), rng.standard_normal(3)
+
+    def f(xs, w):
+        def first(h, x):
+            s = fnflow.nn.sigmoid(x * w + h)
+            return s, (s, s * (1.0 - s))
+
+        _, (s, d) = lax.scan(first, fnp.zeros(3, xs.dtype), xs)
+        return fnp.sum(d, axis=0), s  # d is read by a reduction, not by a loop
+
+    (loop,) = scans(optimized(f, xs, w))
+    assert len(loop.outvars) == 3
+    acc, s = two_loops_numpy(xs, w)
+    np.testing.assert_allclose(fnflow.jit(f)(xs, w)[0], np.sum(s * (1 - s), axis=0), rtol=1e-12)
+
+
+def test_lstm_forward_loop_stacks_fewer_residuals(monkeypatch):
+    wx, wh = rng.standard_normal((3, 8)) * 0.5, rng.standard_normal((2, 8)) * 0.5
+    xs = rng.standard_normal((7, 4, 3))
+    grad = fnflow.grad(lstm_loss, argnums=(0, 1))
+    graph = fnflow.make_graph(grad)(wx, wh, xs)
+
+    def stacked(g):
+        (forward,) = [e for e in scans(g) if not e.params["reverse"]]
+        return len(forward.outvars) - forward.params["num_carry"]
+
+    with_remat = stacked(passes.optimize(graph))
+    monkeypatch.setattr("fnflow.backends.cpu.scan_remat.remat_scan_residuals", lambda g: g)
+    # s * (1 - s) of three sigmoids and 1 - t * t of two tanh: recomputed by the backward loop
+    assert stacked(passes.optimize(graph)) - with_remat == 5
+    monkeypatch.undo()
+    for a, b in zip(fnflow.jit(grad)(wx, wh, xs), grad(wx, wh, xs)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

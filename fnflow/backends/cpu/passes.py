@@ -19,15 +19,18 @@ FOLD_LIMIT = 1 << 12
 
 
 def optimize(graph: Graph) -> Graph:
-    """The pass pipeline: inline -> fold -> CSE -> transposed products -> pad sums -> DCE -> scan sums hoisted."""
-    from fnflow.backends.cpu.scan_hoist import hoist_scan_accumulators  # it builds on this module's passes
+    """The pass pipeline: inline -> fold -> CSE -> transposed products -> pad sums -> DCE, then the scan
+    rewrites (sums hoisted out of loops, cheap residuals recomputed where they are read)."""
+    # these build on this module's passes
+    from fnflow.backends.cpu.scan_hoist import hoist_scan_accumulators
+    from fnflow.backends.cpu.scan_remat import remat_scan_residuals
 
     graph = inline_jit_calls(graph)
     graph = fold_constants(graph)
     graph = cse(graph)
     graph = transposed_products(graph)
     graph = pad_sums_to_concatenate(graph)
-    return hoist_scan_accumulators(dce(graph))
+    return remat_scan_residuals(hoist_scan_accumulators(dce(graph)))
 
 
 def has_subgraphs(eqn) -> bool:
