@@ -551,7 +551,8 @@ class _IndexUpdateHelper:
 
     Functional versions of NumPy's in-place updates, with the same index
     semantics as ``x[idx]``; ``v`` is broadcast to the shape of ``x[idx]`` and
-    cast to ``x``'s dtype.
+    cast to ``x``'s dtype. Every method takes JAX's ``mode=`` for out-of-range
+    indices (see ``_IndexUpdateRef``).
     """
 
     __slots__ = ("array",)
