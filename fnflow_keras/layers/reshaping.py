@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnflow.numpy as fnp
 from fnflow_keras import backend
+from fnflow_keras.layers.image_preprocessing import resize_images
 from fnflow_keras.layers.layer import Layer
 
 
@@ -101,20 +102,25 @@ class Cropping1D(Cropping2D):
 
 
 class UpSampling2D(_Spatial):
-    """Repeats rows and columns ``size`` times (``interpolation="nearest"``; "bilinear" is not available)."""
+    """Rows and columns ``size`` times: repeated (``interpolation="nearest"``) or interpolated ("bilinear",
+    as ``keras.ops.image.resize``: half-pixel centres, edges clamped)."""
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
         super().__init__(data_format=data_format, **kwargs)
         self.size = (size,) * self.rank if isinstance(size, int) else tuple(size)
-        if interpolation != "nearest":
-            raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} is not available; "
-                                      f"use 'nearest'")
+        interpolation = interpolation.lower()
+        if interpolation not in ("nearest", "bilinear"):
+            raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} is not available in "
+                                      f"fnflow_keras; use 'nearest' or 'bilinear'")
         self.interpolation = interpolation
 
     def call(self, inputs):
         x = self._to_last(inputs)
-        for ax, s in enumerate(self.size, start=1):
-            x = fnp.repeat(x, s, axis=ax)
+        if self.interpolation == "bilinear":
+            x = resize_images(x, x.shape[1] * self.size[0], x.shape[2] * self.size[1], "bilinear")
+        else:
+            for ax, s in enumerate(self.size, start=1):
+                x = fnp.repeat(x, s, axis=ax)
         return self._from_last(x)
 
     def compute_output_shape(self, input_shape):

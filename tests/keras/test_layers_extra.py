@@ -364,3 +364,21 @@ def test_new_layers_save_and_load(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), pred, rtol=1e-5, atol=1e-6)
+
+
+def test_upsampling2d_bilinear_matches_keras():
+    x = np.arange(2 * 3 * 4 * 2, dtype="float32").reshape(2, 3, 4, 2) ** 1.5 / 10
+    y = np.asarray(layers.UpSampling2D((2, 3), interpolation="bilinear")(x))
+    assert y.shape == (2, 6, 12, 2)
+    # rows printed by Keras 3.15.1 (JAX backend) for the same input
+    np.testing.assert_allclose(y[1, 0, :, 1], [12.5, 12.5, 13.00987, 13.51974, 14.02961, 14.55873, 15.08786, 15.61698,
+                                               16.16468, 16.71237, 17.26007, 17.26007], rtol=1e-5)
+    np.testing.assert_allclose(y[1, 5, :4, 1], [26.25281, 26.25281, 26.90087, 27.54893], rtol=1e-5)
+    y2 = np.asarray(layers.UpSampling2D(2, data_format="channels_first", interpolation="bilinear")(
+        np.transpose(x, (0, 3, 1, 2))))
+    np.testing.assert_allclose(y2[0, 0, 1], [0.56569, 0.67494, 0.89345, 1.16183, 1.4801, 1.83239, 2.2187, 2.41185],
+                               rtol=1e-4)
+    assert layers.UpSampling2D.from_config(layers.UpSampling2D(interpolation="bilinear").get_config()) \
+        .interpolation == "bilinear"
+    with pytest.raises(NotImplementedError, match="interpolation='bicubic' is not available"):
+        layers.UpSampling2D(interpolation="bicubic")
