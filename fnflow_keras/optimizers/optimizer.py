@@ -57,10 +57,16 @@ class Optimizer:
             warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=2)
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        if gradient_accumulation_steps and not gradient_accumulation_steps >= 2:
+            raise ValueError("`gradient_accumulation_steps` must be an integer >= 2. Received: "
+                             f"gradient_accumulation_steps={gradient_accumulation_steps}")
         if use_ema:
-            raise NotImplementedError("use_ema=True is not supported by fnflow_keras optimizers yet")
-        if gradient_accumulation_steps:
-            raise NotImplementedError("gradient_accumulation_steps is not supported by fnflow_keras optimizers yet")
+            if ema_momentum > 1 or ema_momentum < 0:
+                raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int)
+                                            or ema_overwrite_frequency < 1):
+                raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
+                                 f"ema_overwrite_frequency={ema_overwrite_frequency}")
         if sum(v is not None for v in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
                              f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
@@ -81,6 +87,11 @@ class Optimizer:
         self._trainable_variables = []
         self._index = {}
         self._iterations = Variable(np.zeros((), np.int32), dtype="int32", trainable=False, name="iteration")
+        # with gradient accumulation, `iterations` counts the updates: a read-only view `_iterations // steps`
+        self._update_count = _UpdateCount(self._iterations, gradient_accumulation_steps) \
+            if gradient_accumulation_steps else None
+        self._averages = []  # use_ema: the moving average of each model variable (`<path>_average`)
+        self._accumulators = []  # gradient accumulation: `<path>_gradient_accumulator` per model variable
         self._schedule = None
         self._learning_rate = Variable(np.zeros((), np.float32), dtype="float32", trainable=False,
                                        name="learning_rate")
@@ -133,8 +144,14 @@ class Optimizer:
 
     @property
     def iterations(self):
-        """The number of updates done (a Variable)."""
-        return self._iterations
+        """The number of updates done (a Variable).
+
+        With ``gradient_accumulation_steps=n`` it is Keras's ``iterations // n``
+        (a read-only view): the stored step count (``variables[0]``, what a
+        learning-rate schedule sees) goes up at every call, the variables change
+        at every n-th.
+        """
+        return self._iterations if self._update_count is None else self._update_count
 
     # ------------------------------------------------------------- variables
 
@@ -147,7 +164,10 @@ class Optimizer:
         group interleaved per model variable: ``kernel_momentum, kernel_velocity, bias_momentum, ...``.
         """
         head = [self._iterations] if self._schedule is not None else [self._iterations, self._learning_rate]
-        return head + list(getattr(self, "_keras_slots", None) or self._variables)
+        if self._custom():  # the averages and accumulators were created in `self._variables` by `build`
+            return head + list(self._variables)
+        return head + self._averages + self._accumulators + list(getattr(self, "_keras_slots", None)
+                                                                 or self._variables)
 
     def get_weights(self):
         """The values of :attr:`variables` as NumPy arrays."""
@@ -234,6 +254,7 @@ class Optimizer:
         old_slots = dict(getattr(self, "_slot_of", None) or {}) if self.built else {}
         self._trainable_variables = var_list
         self._index = {id(v): i for i, v in enumerate(var_list)}
+        self._build_ema_and_accumulators(var_list)
         if not self._custom():
             self._build_fnflow(var_list)
             for k, var in self._slot_of.items():
@@ -241,6 +262,36 @@ class Optimizer:
                 if old is not None and old.shape == var.shape:
                     var.assign(old.value)
         self.built = True
+
+    def _build_ema_and_accumulators(self, var_list):
+        """Keras's ``BaseOptimizer.build``: first the averages, then the accumulators, before any slot.
+
+        A custom optimizer gets them through ``add_variable`` (so they come first in ``variables`` when its
+        ``build`` calls ``super().build`` first, as in Keras); a rebuild keeps the values of the variables in both
+        lists.
+        """
+        old = {}
+        for kind, group in (("average", self._averages), ("gradient_accumulator", self._accumulators)):
+            for ref, var in zip(getattr(self, "_extra_refs", ()), group):
+                old[(id(ref), kind)] = var
+        stale = {id(v) for v in old.values()}
+        self._variables = [v for v in self._variables if id(v) not in stale]
+
+        def make(kind):
+            out = []
+            for ref in var_list:
+                var = self.add_variable_from_reference(ref, kind)
+                prev = old.get((id(ref), kind))
+                if prev is not None and prev.shape == var.shape:
+                    var.assign(prev.value)
+                out.append(var)
+            return out
+
+        self._averages = make("average") if self.use_ema else []
+        self._accumulators = make("gradient_accumulator") if self.gradient_accumulation_steps else []
+        self._extra_refs = list(var_list)
+        if not self._custom():  # the built-in optimizers keep only their slots in `_variables`
+            self._variables = []
 
     def _build_fnflow(self, var_list):
         mask = [self._use_weight_decay(v) for v in var_list]
@@ -306,52 +357,95 @@ class Optimizer:
     @property
     def _state_variables(self):
         """Every Variable the pure update reads and writes (the trainer threads their values)."""
-        return [self._iterations, self._learning_rate] + list(self._variables)
+        if self._custom():
+            return [self._iterations, self._learning_rate] + list(self._variables)
+        return [self._iterations, self._learning_rate] + self._averages + self._accumulators + list(self._variables)
 
-    def _state_from(self, values):
-        it, lr, slots = values[0], values[1], iter(values[2:])
+    def _state_from(self, values, iterations, count):
+        """The fnflow.optim state from the values by Variable id; ``iterations`` is the step count a schedule
+        sees, ``count`` the number of updates done (they differ with gradient accumulation)."""
         leaves = []
         for src in self._layout:
-            if src in ("iterations", "count"):
-                leaves.append(it)
+            if isinstance(src, Variable):
+                leaves.append(values[id(src)])
+            elif src == "iterations":
+                leaves.append(iterations)
+            elif src == "count":
+                leaves.append(count)
             elif src == "learning_rate":
-                leaves.append(lr)
+                leaves.append(values[id(self._learning_rate)])
             elif src == "schedule":
-                leaves.append(fnp.asarray(self._schedule(it)).astype(np.float32))
-            else:
-                leaves.append(next(slots))
+                leaves.append(fnp.asarray(self._schedule(iterations)).astype(np.float32))
         return tu.tree_unflatten(self._treedef, leaves)
 
-    def _values_from(self, state, old_values):
-        leaves = tu.tree_leaves(state)
-        out = [None, old_values[1]]
-        slots = []
-        for src, leaf in zip(self._layout, leaves):
-            if src == "iterations":
-                out[0] = leaf
-            elif isinstance(src, Variable):
-                slots.append(leaf)
-        return out + slots
+    def _slot_values_from(self, state):
+        """``{id(slot Variable): new value}`` from a new fnflow.optim state."""
+        return {id(src): leaf for src, leaf in zip(self._layout, tu.tree_leaves(state)) if isinstance(src, Variable)}
 
     def stateless_apply(self, optimizer_variables, grads, trainable_variables):
         """One update as a pure function: ``(new trainable values, new optimizer values)``.
 
         ``optimizer_variables`` are the values of ``self._state_variables``;
         ``trainable_variables`` the values of the variables the optimizer was built for.
+        As Keras 3 (JAX backend): with ``gradient_accumulation_steps=n`` the gradients
+        are summed in the accumulators and every n-th call updates the variables with
+        ``(sum + gradient) / n`` (the other calls leave variables and slots as they are);
+        with ``use_ema`` the moving averages follow the updated variables (and replace
+        them every ``ema_overwrite_frequency`` updates); then the constraints are
+        applied and the step count goes up by one.
         """
-        optimizer_variables, grads, trainable_variables = list(optimizer_variables), list(grads), \
-            list(trainable_variables)
+        state_vars = self._state_variables
+        optimizer_variables, grads, params = list(optimizer_variables), list(grads), list(trainable_variables)
+        if len(optimizer_variables) != len(state_vars) or len(params) != len(self._trainable_variables):
+            raise ValueError(f"stateless_apply: expected {len(state_vars)} optimizer values and "
+                             f"{len(self._trainable_variables)} trainable values, received {len(optimizer_variables)} "
+                             f"and {len(params)}")
+        if (self.use_ema and len(self._averages) != len(params)) or \
+                (self.gradient_accumulation_steps and len(self._accumulators) != len(params)):
+            raise ValueError(f"{type(self).__name__}: use_ema / gradient_accumulation_steps need the variables that "
+                             f"Optimizer.build creates: call super().build(var_list) in build")
+        old = {id(v): x for v, x in zip(state_vars, optimizer_variables)}
+        it = fnp.asarray(old[id(self._iterations)])
+        steps = self.gradient_accumulation_steps
+        count = it // steps if steps else it
+        step_grads = grads
+        if steps:
+            is_update = (it + 1) % steps == 0
+            accs = [old[id(a)] for a in self._accumulators]
+            step_grads = [None if g is None else fnp.where(is_update, (g + a) / steps, g) for g, a in zip(grads, accs)]
+            new_accs = [a if g is None else fnp.where(is_update, fnp.zeros_like(a), g + a) for g, a in zip(grads, accs)]
+
         if not self._custom():
-            state = self._state_from(optimizer_variables)
-            updates, new_state = self._tx.update(grads, state, trainable_variables)
-            new_params = O.apply_updates(trainable_variables, updates)
-            return self._constrain(grads, list(new_params)), self._values_from(new_state, optimizer_variables)
-        mapping = list(zip(self._state_variables, optimizer_variables)) + \
-            list(zip(self._trainable_variables, trainable_variables))
-        with StatelessScope(mapping) as scope:
-            self._custom_apply(grads, self._trainable_variables)
-        return (self._constrain(grads, [scope.get(v) for v in self._trainable_variables]),
-                [scope.get(v) for v in self._state_variables])
+            state = self._state_from(old, it, count)
+            updates, new_state = self._tx.update(step_grads, state, params)
+            new_params = list(O.apply_updates(params, updates))
+            new = dict(old)
+            new.update(self._slot_values_from(new_state))
+        else:
+            mapping = list(zip(state_vars, optimizer_variables)) + list(zip(self._trainable_variables, params))
+            with StatelessScope(mapping) as scope:
+                self._custom_apply(step_grads, self._trainable_variables)
+            new_params = [scope.get(v) for v in self._trainable_variables]
+            new = {id(v): scope.get(v) for v in state_vars}
+
+        if steps:  # only every n-th call updates; the accumulators restart after it
+            new_params = [fnp.where(is_update, x, p) for x, p in zip(new_params, params)]
+            new = {k: fnp.where(is_update, x, old[k]) for k, x in new.items()}
+            new.update({id(a): x for a, x in zip(self._accumulators, new_accs)})
+
+        if self.use_ema:
+            # the first update (count 0) sets the averages to the variables
+            new_avgs = []
+            for p, avg in zip(new_params, self._averages):
+                momentum = (count != 0).astype(p.dtype) * self.ema_momentum
+                new_avgs.append(momentum * new[id(avg)] + (1 - momentum) * p)
+            new.update({id(a): x for a, x in zip(self._averages, new_avgs)})
+            if self.ema_overwrite_frequency:
+                overwrite = (count + 1) % self.ema_overwrite_frequency == 0
+                new_params = [fnp.where(overwrite, a, p) for a, p in zip(new_avgs, new_params)]
+
+        new[id(self._iterations)] = it + 1
+        return self._constrain(grads, new_params), [new[id(v)] for v in state_vars]
 
     def _constrain(self, grads, new_values):
         """Keras 3: after the update, each updated variable with a ``constraint`` takes ``constraint(new value)``
@@ -382,7 +476,6 @@ class Optimizer:
                     self.update_step(g, v, fnp.asarray(lr).astype(v.dtype))
         else:
             self._legacy_apply(grads, variables)
-        self._iterations.assign(self._iterations.value + 1)
 
     def update_step(self, gradient, variable, learning_rate):
         """Update one variable from its gradient (override in custom optimizers)."""
@@ -441,6 +534,18 @@ class Optimizer:
             v.assign(x)
         return self._iterations
 
+    def finalize_variable_values(self, var_list):
+        """End of training (``fit`` calls it): with ``use_ema``, the variables take their moving averages."""
+        if not self.use_ema or not self.built:
+            return
+        var_list = list(var_list)
+        if len(var_list) != len(self._averages):
+            raise ValueError(f"The length of model variables ({len(var_list)}) to override does not match the "
+                             f"length of model variables stored in the optimizer ({len(self._averages)}). Please "
+                             f"check if the optimizer was called on your model.")
+        for var, avg in zip(var_list, self._averages):
+            var.assign(avg.value)
+
     # ----------------------------------------------------------------- config
 
     def get_config(self):
@@ -467,3 +572,22 @@ class Optimizer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+class _UpdateCount(Variable):
+    """``optimizer.iterations`` with gradient accumulation: the read-only view ``step_count // steps``."""
+
+    def __init__(self, source, steps):
+        super().__init__(np.zeros((), np.int32), dtype="int32", trainable=False, name="iteration")
+        self._source, self._steps = source, steps
+
+    @property
+    def value(self):
+        return self._source.value // self._steps
+
+    def assign(self, value):
+        raise TypeError("optimizer.iterations is `iterations // gradient_accumulation_steps` here: assign "
+                        "optimizer.variables[0] (the step count) instead")
+
+    def __repr__(self):
+        return f"<iterations // {self._steps} = {np.asarray(self.value)!r}>"
