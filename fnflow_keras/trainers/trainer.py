@@ -487,7 +487,7 @@ class Trainer:
         key = krandom.draw_key()
         self.stop_training = False
         callbacks.on_train_begin()
-        step = int(np.asarray(self.optimizer.iterations.numpy())) if self.optimizer.built else 0
+        step = int(np.asarray(self.optimizer._iterations.numpy())) if self.optimizer.built else 0  # every call
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -608,7 +608,7 @@ class Trainer:
 
         if getattr(self, "_on_batch_key", None) is None:
             self._on_batch_key = krandom.draw_key()
-        step = int(self.optimizer.iterations.numpy()) if self.optimizer.built else 0
+        step = int(self.optimizer._iterations.numpy()) if self.optimizer.built else 0  # every call, not updates
         raw, self._on_batch_train = self._run_train_step(data, self._on_batch_key, step,
                                                          getattr(self, "_on_batch_train", None))
         logs = _pythonify(raw)

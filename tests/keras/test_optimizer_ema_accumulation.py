@@ -425,3 +425,12 @@ def test_real_keras_file_loads_and_continues_identically():
         np.testing.assert_allclose(w, ref[f"after_w{i}"], rtol=1e-5, atol=1e-6)
     for i, v in enumerate(opt.variables):
         np.testing.assert_allclose(v.numpy(), ref[f"after_opt{i}"], rtol=1e-5, atol=1e-6)
+
+
+def test_train_on_batch_draws_new_dropout_masks_while_accumulating():
+    # with accumulation `iterations` counts updates; the dropout key must follow calls (two calls, two masks)
+    model = keras.Sequential([keras.Input((16,)), keras.layers.Dropout(0.5), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.0, gradient_accumulation_steps=2), "mse")
+    x, y = np.ones((8, 16), "float32"), np.zeros((8, 1), "float32")
+    first, second = model.train_on_batch(x, y), model.train_on_batch(x, y)
+    assert first != second
