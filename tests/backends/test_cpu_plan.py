@@ -165,3 +165,14 @@ def test_effectful_primitives_are_kept():
 
     exe = compiled(g, np.ones(2, np.float32))
     assert [s.name for s in exe.plan].count("debug_print") == 2
+
+
+def test_inputs_of_numpy_calls_enter_as_plain_ndarrays():
+    # an fnflow.Array operand would cost its __array_ufunc__ on every np.matmul; kernels take it as it is
+    exe = compiled(lambda a, b, c: fnp.tanh(c) + a @ b, np.ones((2, 3), np.float32), np.ones((3, 2), np.float32),
+                   np.ones((2, 2), np.float32))
+    lines = exe.source.splitlines()
+    assert "x0 = _asarray(x0" in exe.source and "x1 = _asarray(x1" in exe.source
+    assert any(ln.strip().startswith("x2 = _asany(x2") for ln in lines)
+    out = exe(fnp.ones((2, 3)), fnp.ones((3, 2)), fnp.zeros((2, 2)))[0]
+    np.testing.assert_array_equal(out, np.full((2, 2), 3.0, np.float32))

@@ -235,10 +235,7 @@ def build(graph, steps, readonly_outputs=True, out_params=False):
     for v in graph.outvars:
         if isinstance(v, Var):
             last_use[v] = end + 1
-    kernel_read = set()
-    for s in steps:
-        if s.kind == "kernel":
-            kernel_read.update(v for v in s.inputs if isinstance(v, Var))
+    other_read = {v for s in steps if s.kind != "kernel" for v in s.inputs if isinstance(v, Var)}
 
     # -- inputs: canonical arrays (dtype, C order), shapes checked
     for i, v in enumerate(graph.invars):
@@ -247,7 +244,8 @@ def build(graph, steps, readonly_outputs=True, out_params=False):
         a = v.aval
         p = params[i]
         dt = env.bind(a.dtype, "_dt")
-        lines.append(f"    {p} = _asany({p}, {dt}, 'C')")
+        # NumPy calls (BLAS, loops) on a plain ndarray: an fnflow.Array costs its __array_ufunc__ (~5 us) each time
+        lines.append(f"    {p} = {'_asarray' if v in other_read else '_asany'}({p}, {dt}, 'C')")
         lines.append(f"    if {p}.shape != {a.shape!r}: _bad({i}, {p}, {a.shape!r}, {dt})")
         names[v] = p
     env.values["_bad"] = _bad_input
