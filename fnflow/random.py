@@ -7,6 +7,8 @@ of its key (no global state). Bits come from the Threefry-2x32 cipher
 default ``threefry2x32`` implementation, so the raw bits of ``key``, ``split``,
 ``fold_in`` and ``bits`` match JAX's for the same seed. Samplers work eagerly,
 under ``jit``, ``vmap`` (over keys) and ``grad`` (samples are constants).
+Samples of gamma-based distributions (gamma, beta, dirichlet, chisquare, t)
+and binomial are not differentiable w.r.t. their parameters: that raises.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import math
 
 import numpy as np
 
+import fnflow.numpy as fnp
 from fnflow.core.abstract import canonical_dtype, float_, get_aval, int_
-from fnflow.core.trace import Tracer
+from fnflow.core.primitive import Primitive
+from fnflow.core.trace import Tracer, bind
+from fnflow.lax import while_loop
 from fnflow.ops import elementwise as E
 from fnflow.ops import reduce as R
 from fnflow.ops import shape as S
@@ -302,5 +307,471 @@ def dropout_mask(key, rate, shape):
     return bernoulli(key, 1.0 - float(rate), shape)
 
 
+# ------------------------------------------------------ more distributions
+#
+# Parameters broadcast against ``shape`` as in JAX: with ``shape=None`` the
+# output has the parameters' broadcast shape, otherwise ``shape`` must contain
+# that shape (aligned on the right). Rejection samplers run one vectorised
+# ``lax.while_loop`` over the whole array: every round draws fresh numbers for
+# every element (from ``fold_in(key, round)``) and keeps the first accepted
+# candidate of each element, until all are accepted. Invalid parameters (e.g.
+# ``a <= 0`` for gamma) give NaN (-1 for poisson), as in JAX.
+
+
+def _work_dtype(dt):
+    """Compute in at least float32 (half-precision samples are rounded at the end)."""
+    return np.dtype(np.float32) if dt.itemsize < 4 else dt
+
+
+def _real_param(x, dt, fn, name):
+    v = asvalue(x)
+    a = get_aval(v)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"random.{fn}: `{name}` must be real numbers, got {a.str_short()}")
+    return v if a.dtype == dt else E.convert_element_type(v, dt)
+
+
+def _out_shape(fn, shape, params):
+    """The sample shape for ``shape`` and the parameters ``{name: shape}`` (JAX's broadcasting rule)."""
+    try:
+        pshape = np.broadcast_shapes(*params.values())
+    except ValueError:
+        desc = ", ".join(f"{k}: {v}" for k, v in params.items())
+        raise ValueError(f"random.{fn}: parameter shapes do not broadcast together ({desc})") from None
+    if shape is None:
+        return tuple(pshape)
+    shape = _shape(shape)
+    try:
+        ok = np.broadcast_shapes(shape, pshape) == shape
+    except ValueError:
+        ok = False
+    if not ok:
+        desc = ", ".join(f"{k}: {v}" for k, v in params.items())
+        raise ValueError(f"random.{fn}: shape={shape} must contain the parameter shapes, broadcast from the "
+                         f"right ({desc}); pass shape=None to use their broadcast shape")
+    return shape
+
+
+# Samples whose derivative w.r.t. a parameter fnflow cannot compute go through
+# this identity: its JVP raises (eagerly, under jit and inside grad of jit), so
+# a gradient is never silently zero or wrong. A parameter without a tangent
+# never reaches the rule.
+_no_grad_p = Primitive("random_no_grad")
+_no_grad_p.def_impl(lambda x, *, msg: x)
+_no_grad_p.def_abstract_eval(lambda a, *, msg: a)
+
+
+def _no_grad_jvp(primals, tangents, *, msg):
+    raise NotImplementedError(msg)
+
+
+_no_grad_p.def_jvp(_no_grad_jvp)
+_no_grad_p.def_batch(lambda args, dims, *, msg: (bind(_no_grad_p, args[0], msg=msg), dims[0]))
+
+_IMPLICIT = ("JAX differentiates these samples implicitly through the regularised incomplete gamma function, "
+             "which fnflow does not provide")
+
+
+def _no_grad(x, fn, name, why=_IMPLICIT):
+    msg = (f"random.{fn}: the samples are not differentiable with respect to `{name}` ({why}); wrap `{name}` "
+           f"in fnflow.stop_gradient if you do not need that derivative")
+    return bind(_no_grad_p, x, msg=msg)
+
+
+def _lgamma(x):
+    """log Gamma(x) for x > 0: shift to x >= 8, then Stirling's series (accurate to float64 rounding)."""
+    prod = fnp.ones_like(x)
+    for _ in range(8):
+        small = x < 8.0
+        prod = fnp.where(small, prod * x, prod)
+        x = fnp.where(small, x + 1.0, x)
+    r = 1.0 / x
+    r2 = r * r
+    series = r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 / 1680)))
+    return (x - 0.5) * fnp.log(x) - x + 0.5 * math.log(2 * math.pi) + series - fnp.log(prod)
+
+
+def _first_accepted(key, shape, init, propose):
+    """Vectorised rejection sampling: call ``propose(key, shape) -> (accept, candidate)`` with a fresh key
+    each round, keep each element's first accepted candidate, stop when all are accepted.
+
+    ``init = (done0, value0)``: elements marked done from the start keep ``value0``.
+    """
+    done0, value0 = init
+
+    def body(carry):
+        i, done, value = carry
+        accept, cand = propose(fold_in(key, i), shape)
+        value = fnp.where(accept & ~done, cand, value)
+        return i + 1, done | accept, value
+
+    _, _, value = while_loop(lambda c: ~fnp.all(c[1]), body, (np.array(0, np.int32), done0, value0))
+    return value
+
+
+def _log_gamma_samples(key, a):
+    """log of Gamma(a, 1) samples for an array ``a`` (the sample shape), Marsaglia–Tsang.
+
+    For a < 1 it samples Gamma(a + 1) and multiplies by U**(1/a), in log space
+    so that tiny ``a`` do not underflow.
+    """
+    dt = get_aval(a).dtype
+    shape = get_aval(a).shape
+    k_loop, k_boost = _two(key, "gamma")
+    valid = (a > 0) & fnp.isfinite(a)
+    boost = a < 1
+    alpha = fnp.where(valid, fnp.where(boost, a + 1.0, a), 1.0)
+    d = alpha - 1.0 / 3.0
+    c = 1.0 / fnp.sqrt(9.0 * d)
+    log_d = fnp.log(d)
+
+    def propose(k, shape):
+        kn, ku = _two(k, "gamma")
+        z = normal(kn, shape, dt)
+        log_u = fnp.log1p(-uniform(ku, shape, dt))  # log of a uniform in (0, 1]
+        v = 1.0 + c * z
+        ok = v > 0
+        v3 = fnp.where(ok, v * v * v, 1.0)
+        log_v = fnp.log(v3)
+        accept = ok & (log_u < 0.5 * z * z + d - d * v3 + d * log_v)
+        return accept, log_d + log_v
+
+    out = _first_accepted(k_loop, shape, (~valid, fnp.zeros(shape, dt)), propose)
+    log_u = fnp.log1p(-uniform(k_boost, shape, dt))
+    out = out + fnp.where(boost & valid, log_u / fnp.where(valid, a, 1.0), 0.0)
+    out = fnp.where(valid, out, np.nan)
+    return fnp.where(a == np.inf, np.inf, out)
+
+
+def _prepare(fn, key, dtype, shape, params):
+    """Check the key and dtype, convert and broadcast the parameters: ``(key, dt, work dtype, shape, values)``."""
+    key = _check_key(key, fn)
+    dt = _float_dtype(dtype, fn)
+    wd = _work_dtype(dt)
+    vals = {k: _real_param(v, wd, fn, k) for k, v in params.items()}
+    shape = _out_shape(fn, shape, {k: get_aval(v).shape for k, v in vals.items()})
+    return key, dt, wd, shape, vals
+
+
+def _cast(x, dt):
+    return x if get_aval(x).dtype == dt else E.convert_element_type(x, dt)
+
+
+def gamma(key, a, shape=None, dtype=None):
+    """Gamma(a, 1) samples (Marsaglia–Tsang; ``a < 1`` via ``Gamma(a + 1) * U**(1/a)``).
+
+    Not differentiable w.r.t. ``a`` (raises; use ``stop_gradient``).
+    """
+    key, dt, _, shape, p = _prepare("gamma", key, dtype, shape, {"a": a})
+    a = fnp.broadcast_to(_no_grad(p["a"], "gamma", "a"), shape)
+    return _cast(fnp.exp(_log_gamma_samples(key, a)), dt)
+
+
+def loggamma(key, a, shape=None, dtype=None):
+    """log of Gamma(a, 1) samples, accurate for tiny ``a`` where ``gamma`` underflows to 0."""
+    key, dt, _, shape, p = _prepare("loggamma", key, dtype, shape, {"a": a})
+    a = fnp.broadcast_to(_no_grad(p["a"], "loggamma", "a"), shape)
+    return _cast(_log_gamma_samples(key, a), dt)
+
+
+def beta(key, a, b, shape=None, dtype=None):
+    """Beta(a, b) samples: ``X / (X + Y)`` with X ~ Gamma(a), Y ~ Gamma(b) (computed in log space)."""
+    key, dt, _, shape, p = _prepare("beta", key, dtype, shape, {"a": a, "b": b})
+    a = fnp.broadcast_to(_no_grad(p["a"], "beta", "a"), shape)
+    b = fnp.broadcast_to(_no_grad(p["b"], "beta", "b"), shape)
+    ka, kb = _two(key, "beta")
+    la, lb = _log_gamma_samples(ka, a), _log_gamma_samples(kb, b)
+    m = fnp.maximum(la, lb)
+    ea, eb = fnp.exp(la - m), fnp.exp(lb - m)
+    return _cast(ea / (ea + eb), dt)
+
+
+def dirichlet(key, alpha, shape=None, dtype=None):
+    """Dirichlet(alpha) samples over the last axis of ``alpha``: shape ``shape + alpha.shape[-1:]``."""
+    key = _check_key(key, "dirichlet")
+    dt = _float_dtype(dtype, "dirichlet")
+    alpha = _real_param(alpha, _work_dtype(dt), "dirichlet", "alpha")
+    ashape = get_aval(alpha).shape
+    if len(ashape) < 1:
+        raise ValueError(f"random.dirichlet: `alpha` must have at least one axis (the categories), got shape "
+                         f"{ashape}")
+    shape = _out_shape("dirichlet", shape, {"alpha[..., 0]": ashape[:-1]})
+    alpha = fnp.broadcast_to(_no_grad(alpha, "dirichlet", "alpha"), shape + ashape[-1:])
+    lg = _log_gamma_samples(key, alpha)
+    e = fnp.exp(lg - fnp.max(lg, axis=-1, keepdims=True))
+    return _cast(e / fnp.sum(e, axis=-1, keepdims=True), dt)
+
+
+def chisquare(key, df, shape=None, dtype=None):
+    """Chi-square(df) samples: ``2 * Gamma(df / 2)``."""
+    key, dt, _, shape, p = _prepare("chisquare", key, dtype, shape, {"df": df})
+    df = fnp.broadcast_to(_no_grad(p["df"], "chisquare", "df"), shape)
+    return _cast(2.0 * fnp.exp(_log_gamma_samples(key, df / 2.0)), dt)
+
+
+def t(key, df, shape=None, dtype=None):
+    """Student's t(df) samples: ``N(0, 1) * sqrt((df / 2) / Gamma(df / 2))``."""
+    key, dt, wd, shape, p = _prepare("t", key, dtype, shape, {"df": df})
+    half = fnp.broadcast_to(_no_grad(p["df"], "t", "df"), shape) / 2.0
+    kn, kg = _two(key, "t")
+    z = normal(kn, shape, wd)
+    return _cast(z * fnp.exp(0.5 * (fnp.log(half) - _log_gamma_samples(kg, half))), dt)
+
+
+def _poisson_knuth(key, lam):
+    """Knuth: the number of uniforms multiplied before the product drops below exp(-lam) (small lam)."""
+    shape, dt = get_aval(lam).shape, get_aval(lam).dtype
+
+    def body(carry):
+        i, k, log_prod, done = carry
+        log_prod = log_prod + fnp.log1p(-uniform(fold_in(key, i), shape, dt))
+        stop = log_prod < -lam
+        return i + 1, fnp.where(done | stop, k, k + 1.0), log_prod, done | stop
+
+    init = (np.array(0, np.int32), fnp.zeros(shape, dt), fnp.zeros(shape, dt), fnp.zeros(shape, np.bool_))
+    return while_loop(lambda c: ~fnp.all(c[3]), body, init)[1]
+
+
+def _poisson_ptrs(key, lam):
+    """Hörmann's transformed rejection with squeeze (PTRS), for lam >= 10."""
+    shape, dt = get_aval(lam).shape, get_aval(lam).dtype
+    log_lam = fnp.log(lam)
+    b = 0.931 + 2.53 * fnp.sqrt(lam)
+    a = -0.059 + 0.02483 * b
+    log_inv_alpha = fnp.log(1.1239 + 1.1328 / (b - 3.4))
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+
+    def propose(k, shape):
+        ku, kv = _two(k, "poisson")
+        u = uniform(ku, shape, dt) - 0.5
+        v = 1.0 - uniform(kv, shape, dt)  # in (0, 1]
+        us = fnp.maximum(0.5 - fnp.abs(u), 1e-12)
+        kk = fnp.floor((2.0 * a / us + b) * u + lam + 0.43)
+        fast = (us >= 0.07) & (v <= vr)
+        reject = (kk < 0) | ((us < 0.013) & (v > us))
+        ks = fnp.maximum(kk, 0.0)
+        lhs = fnp.log(v) + log_inv_alpha - fnp.log(a / (us * us) + b)
+        rhs = -lam + ks * log_lam - _lgamma(ks + 1.0)
+        return fast | (~reject & (lhs <= rhs)), ks
+
+    return _first_accepted(key, shape, (fnp.zeros(shape, np.bool_), fnp.zeros(shape, dt)), propose)
+
+
+def poisson(key, lam, shape=None, dtype=None):
+    """Poisson(lam) counts (int32 by default): Knuth's product method for lam < 10, PTRS above.
+
+    Integer samples: no derivative. ``lam < 0`` or NaN gives -1.
+    """
+    from fnflow.transforms.ad import stop_gradient
+
+    key = _check_key(key, "poisson")
+    dt = int_ if dtype is None else canonical_dtype(dtype)
+    if dt.kind not in "iu":
+        raise TypeError(f"random.poisson: dtype must be an integer dtype, got {dt}")
+    lam = stop_gradient(_real_param(lam, np.dtype(np.float64), "poisson", "lam"))
+    shape = _out_shape("poisson", shape, {"lam": get_aval(lam).shape})
+    lam = fnp.broadcast_to(lam, shape)
+    valid = (lam >= 0) & fnp.isfinite(lam)
+    small = lam < 10
+    k_small, k_large = _two(key, "poisson")
+    concrete = not isinstance(lam, Tracer)
+    need_small = not concrete or bool(np.any(np.asarray(small & valid)))
+    need_large = not concrete or bool(np.any(np.asarray(~small & valid)))
+    out = fnp.zeros(shape, np.float64)
+    if need_small:
+        out = fnp.where(small, _poisson_knuth(k_small, fnp.where(small & valid, lam, 0.0)), out)
+    if need_large:
+        out = fnp.where(small, out, _poisson_ptrs(k_large, fnp.where(small | ~valid, 10.0, lam)))
+    out = fnp.where(valid, out, -1.0)
+    return E.convert_element_type(out, dt)
+
+
+def _binomial_inversion(key, n, q):
+    """Successes in n trials as the number of geometric waiting times that fit in n (small n * q)."""
+    shape, dt = get_aval(n).shape, get_aval(n).dtype
+    log1m_q = fnp.log1p(-fnp.where(q > 0, q, 0.5))
+
+    def body(carry):
+        i, count, total, done = carry
+        log_u = fnp.log1p(-uniform(fold_in(key, i), shape, dt))  # log of a uniform in (0, 1]
+        total = total + fnp.maximum(fnp.ceil(log_u / log1m_q), 1.0)
+        stop = total > n
+        return i + 1, fnp.where(done | stop, count, count + 1.0), total, done | stop
+
+    done0 = q <= 0
+    init = (np.array(0, np.int32), fnp.zeros(shape, dt), fnp.zeros(shape, dt), done0)
+    return while_loop(lambda c: ~fnp.all(c[3]), body, init)[1]
+
+
+def _binomial_btrs(key, n, q):
+    """Hörmann's transformed rejection (BTRS) for n * q >= 10 (q <= 1/2)."""
+    shape, dt = get_aval(n).shape, get_aval(n).dtype
+    spq = fnp.sqrt(n * q * (1.0 - q))
+    b = 1.15 + 2.53 * spq
+    a = -0.0873 + 0.0248 * b + 0.01 * q
+    c = n * q + 0.5
+    vr = 0.92 - 4.2 / b
+    log_alpha = fnp.log((2.83 + 5.1 / b) * spq)
+    lpq = fnp.log(q / (1.0 - q))
+    m = fnp.floor((n + 1.0) * q)
+    h = _lgamma(m + 1.0) + _lgamma(n - m + 1.0)
+
+    def propose(k, shape):
+        ku, kv = _two(k, "binomial")
+        u = uniform(ku, shape, dt) - 0.5
+        v = 1.0 - uniform(kv, shape, dt)  # in (0, 1]
+        us = fnp.maximum(0.5 - fnp.abs(u), 1e-12)
+        kk = fnp.floor((2.0 * a / us + b) * u + c)
+        fast = (us >= 0.07) & (v <= vr)
+        reject = (kk < 0) | (kk > n)
+        ks = fnp.clip(kk, 0.0, n)
+        lhs = fnp.log(v) + log_alpha - fnp.log(a / (us * us) + b)
+        rhs = h - _lgamma(ks + 1.0) - _lgamma(n - ks + 1.0) + (ks - m) * lpq
+        return fast | (~reject & (lhs <= rhs)), ks
+
+    return _first_accepted(key, shape, (fnp.zeros(shape, np.bool_), fnp.zeros(shape, dt)), propose)
+
+
+def binomial(key, n, p, shape=None, dtype=None):
+    """Binomial(n, p) counts as floats: inversion by geometric waiting times for n*min(p, 1-p) < 10, BTRS above.
+
+    Not differentiable (raises for ``n`` and ``p``). Invalid ``n`` or ``p`` give NaN.
+    """
+    key = _check_key(key, "binomial")
+    dt = _float_dtype(dtype, "binomial")
+    f64 = np.dtype(np.float64)  # the rejection test compares lgamma values of size n log n
+    n, p = _real_param(n, f64, "binomial", "n"), _real_param(p, f64, "binomial", "p")
+    shape = _out_shape("binomial", shape, {"n": get_aval(n).shape, "p": get_aval(p).shape})
+    why = "the counts are piecewise constant in the parameters"
+    n = fnp.broadcast_to(_no_grad(n, "binomial", "n", why), shape)
+    p = fnp.broadcast_to(_no_grad(p, "binomial", "p", why), shape)
+    valid = (n >= 0) & fnp.isfinite(n) & (p >= 0) & (p <= 1)
+    n = fnp.where(valid, fnp.floor(n), 0.0)
+    flip = p > 0.5
+    q = fnp.where(valid, fnp.where(flip, 1.0 - p, p), 0.0)
+    small = n * q < 10
+    k_small, k_large = _two(key, "binomial")
+    concrete = not isinstance(small, Tracer)
+    out = fnp.zeros(shape, f64)
+    if not concrete or bool(np.any(np.asarray(small))):
+        out = fnp.where(small, _binomial_inversion(k_small, fnp.where(small, n, 0.0), q), out)
+    if not concrete or bool(np.any(np.asarray(~small))):
+        out = fnp.where(small, out, _binomial_btrs(k_large, fnp.where(small, 100.0, n),
+                                                   fnp.where(small, 0.5, q)))
+    out = fnp.where(flip, n - out, out)
+    return _cast(fnp.where(valid, out, np.nan), dt)
+
+
+def laplace(key, shape=(), dtype=None):
+    """Standard Laplace samples (density exp(-|x|) / 2), by inverting the CDF."""
+    dt = _float_dtype(dtype, "laplace")
+    u = uniform(key, shape, dt, minval=-1.0 + np.finfo(dt).epsneg, maxval=1.0)
+    return E.neg(E.mul(E.sign(u), E.log1p(E.neg(E.abs(u)))))
+
+
+def logistic(key, shape=(), dtype=None):
+    """Standard logistic samples: ``log(u) - log(1 - u)``."""
+    dt = _float_dtype(dtype, "logistic")
+    u = uniform(key, shape, dt, minval=np.finfo(dt).tiny, maxval=1.0)
+    return E.sub(E.log(u), E.log1p(E.neg(u)))
+
+
+def cauchy(key, shape=(), dtype=None):
+    """Standard Cauchy samples: ``tan(pi * (u - 1/2))``."""
+    dt = _float_dtype(dtype, "cauchy")
+    u = uniform(key, shape, dt, minval=np.finfo(dt).eps, maxval=1.0)
+    return E.tan(E.mul(math.pi, E.sub(u, 0.5)))
+
+
+def rademacher(key, shape=(), dtype=None):
+    """-1 or +1 with equal probability (int32 by default)."""
+    dt = int_ if dtype is None else canonical_dtype(dtype)
+    b = E.convert_element_type(bernoulli(key, 0.5, _shape(shape)), dt)
+    return E.sub(E.mul(b, np.asarray(2, dt)), np.asarray(1, dt))
+
+
+def generalized_normal(key, p, shape=(), dtype=None):
+    """Samples with density proportional to ``exp(-|x|**p)``: ``±Gamma(1/p)**(1/p)``."""
+    dt = _float_dtype(dtype, "generalized_normal")
+    shape = _shape(shape)
+    p = float(p)
+    if not p > 0:
+        raise ValueError(f"random.generalized_normal: p must be positive, got {p}")
+    kg, ks = _two(key, "generalized_normal")
+    g = fnp.exp(_log_gamma_samples(kg, fnp.full(shape, 1.0 / p, _work_dtype(dt))) / p)
+    return _cast(g * rademacher(ks, shape, _work_dtype(dt)), dt)
+
+
+def ball(key, d, p=2, shape=(), dtype=None):
+    """Points uniform in the unit ``p``-norm ball of dimension ``d``: shape ``shape + (d,)``."""
+    dt = _float_dtype(dtype, "ball")
+    if not isinstance(d, (int, np.integer)) or d < 1:
+        raise ValueError(f"random.ball: d must be a positive int, got {d!r}")
+    p = float(p)
+    if not p > 0:
+        raise ValueError(f"random.ball: p must be positive, got {p}")
+    shape = _shape(shape)
+    kg, ke = _two(key, "ball")
+    # coordinates with density ~ exp(-|x|**p): N(0, 1/2) for p = 2
+    if p == 2:
+        g = normal(kg, shape + (int(d),), dt) * math.sqrt(0.5)
+    else:
+        g = generalized_normal(kg, p, shape + (int(d),), dt)
+    e = exponential(ke, shape, dt)
+    r = (fnp.sum(fnp.abs(g) ** p, axis=-1) + e) ** (1.0 / p)
+    return g / r[..., None]
+
+
+def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky"):
+    """Samples of N(mean, cov): ``mean + factor @ z`` with ``factor @ factor.T == cov``.
+
+    ``mean``: ``(..., n)``, ``cov``: ``(..., n, n)``; output ``shape + (n,)``, where
+    ``shape`` defaults to the broadcast of their batch shapes. ``method``:
+    ``"cholesky"`` (cov must be positive definite), ``"eigh"`` or ``"svd"``
+    (positive semi-definite). Differentiable w.r.t. ``mean`` and ``cov``.
+    """
+    if method not in ("cholesky", "eigh", "svd"):
+        raise ValueError(f"random.multivariate_normal: method must be 'cholesky', 'eigh' or 'svd', got {method!r}")
+    key = _check_key(key, "multivariate_normal")
+    dt = _float_dtype(dtype, "multivariate_normal")
+    wd = _work_dtype(dt)
+    mean = _real_param(mean, wd, "multivariate_normal", "mean")
+    cov = _real_param(cov, wd, "multivariate_normal", "cov")
+    ms, cs = get_aval(mean).shape, get_aval(cov).shape
+    if len(ms) < 1 or len(cs) < 2 or cs[-2:] != (ms[-1], ms[-1]):
+        raise ValueError(f"random.multivariate_normal: expected mean of shape (..., n) and cov of shape "
+                         f"(..., n, n), got mean {ms} and cov {cs}")
+    n = ms[-1]
+    shape = _out_shape("multivariate_normal", shape, {"mean[..., 0]": ms[:-1], "cov[..., 0, 0]": cs[:-2]})
+    if method == "cholesky":
+        factor = fnp.linalg.cholesky(cov)
+    elif method == "eigh":
+        w, v = fnp.linalg.eigh(cov)
+        factor = v * fnp.sqrt(fnp.maximum(w, 0.0))[..., None, :]
+    else:
+        u, s, _ = fnp.linalg.svd(cov, full_matrices=False)
+        factor = u * fnp.sqrt(s)[..., None, :]
+    z = normal(key, shape + (n,), wd)
+    return _cast(mean + fnp.matmul(factor, z[..., None])[..., 0], dt)
+
+
+def orthogonal(key, n, shape=(), dtype=None, m=None):
+    """Haar-random matrices with orthonormal columns (or rows, if ``n < m``): shape ``shape + (n, m)``.
+
+    The orthogonal polar factor ``U @ Vh`` of a Gaussian matrix (uniform on the
+    orthogonal group / Stiefel manifold, like JAX's sign-fixed QR).
+    """
+    dt = _float_dtype(dtype, "orthogonal")
+    m = n if m is None else m
+    for name, v in (("n", n), ("m", m)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"random.orthogonal: {name} must be a positive int, got {v!r}")
+    z = normal(key, _shape(shape) + (int(n), int(m)), _work_dtype(dt))
+    u, _, vh = fnp.linalg.svd(z, full_matrices=False)
+    return _cast(fnp.matmul(u, vh), dt)
+
+
 __all__ = ["key", "PRNGKey", "split", "fold_in", "bits", "uniform", "normal", "truncated_normal", "bernoulli",
-           "randint", "categorical", "gumbel", "exponential", "permutation", "choice", "shuffle", "dropout_mask"]
+           "randint", "categorical", "gumbel", "exponential", "permutation", "choice", "shuffle", "dropout_mask",
+           "gamma", "loggamma", "beta", "dirichlet", "chisquare", "t", "poisson", "binomial", "laplace",
+           "logistic", "cauchy", "rademacher", "generalized_normal", "ball", "multivariate_normal", "orthogonal"]

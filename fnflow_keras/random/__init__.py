@@ -125,10 +125,22 @@ def shuffle(x, axis=0, seed=None):
     return fr.permutation(draw_key(seed), fnp.asarray(x), axis=axis)
 
 
-def gamma(shape, alpha, dtype=None, seed=None):  # pragma: no cover - rarely used
-    raise NotImplementedError("keras.random.gamma is not available in fnflow_keras")
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Gamma(alpha, 1) samples of ``shape`` (``alpha`` broadcasts to ``shape``)."""
+    return fr.gamma(draw_key(seed), fnp.asarray(alpha), shape=tuple(shape), dtype=_dtype(dtype))
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """Binomial(counts, probabilities) samples of ``shape``, as floats (``floatx`` by default)."""
+    return fr.binomial(draw_key(seed), fnp.asarray(counts), fnp.asarray(probabilities), shape=tuple(shape),
+                       dtype=_dtype(dtype))
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):
+    """Beta(alpha, beta) samples of ``shape``."""
+    return fr.beta(draw_key(seed), fnp.asarray(alpha), fnp.asarray(beta), shape=tuple(shape), dtype=_dtype(dtype))
 
 
 __all__ = ["SeedGenerator", "normal", "uniform", "truncated_normal", "randint", "categorical", "dropout", "shuffle",
-           "draw_key", "make_default_seed", "global_seed_generator"]
+           "gamma", "binomial", "beta", "draw_key", "make_default_seed", "global_seed_generator"]
 _ = fnflow
