@@ -215,6 +215,15 @@ def test_vmap_over_parameters_and_keys():
     np.testing.assert_allclose(np.asarray(out[1]), np.asarray(fr.gamma(keys[1], a[1], (5,))), rtol=1e-5)
 
 
+def test_vmap_over_discrete_parameters_matches_loop():
+    lam = np.array([0.5, 30.0])
+    out = fnflow.vmap(lambda x: fr.poisson(KEY, x, (6,)))(lam)
+    np.testing.assert_array_equal(np.asarray(out), np.stack([np.asarray(fr.poisson(KEY, x, (6,))) for x in lam]))
+    p = np.array([0.05, 0.6])
+    out = fnflow.vmap(lambda x: fr.binomial(KEY, 100.0, x, (6,)))(p)
+    np.testing.assert_array_equal(np.asarray(out), np.stack([np.asarray(fr.binomial(KEY, 100.0, x, (6,))) for x in p]))
+
+
 def test_jit_with_traced_lam_uses_both_poisson_methods():
     lam = np.array([0.5, 30.0], np.float32)
     f = fnflow.jit(lambda k, lam: fr.poisson(k, lam, (2000, 2)))
