@@ -11,6 +11,7 @@ from fnflow import (
     numpy,  # noqa: F401  (registers array methods)
     optim,  # noqa: F401
     random,  # noqa: F401
+    scipy,  # noqa: F401
     tree,  # noqa: F401
     tree_util,
 )

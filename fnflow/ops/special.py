@@ -301,7 +301,7 @@ def _igamma_grad_a64(a, x):
                 d = 1.0 / d
                 delta, ddelta = d * c, dd * c + d * dc
                 h, dh = h * delta, dh * delta + h * ddelta
-                if np.all(np.abs(delta - 1.0) <= 1e-16):
+                if np.all((np.abs(delta - 1.0) <= 1e-16) & (np.abs(h * ddelta) <= 1e-16 * np.abs(dh) + 1e-300)):
                     break
             logpre = aa * np.log(xx) - xx - _lgamma64(aa)
             out[cf] = -np.exp(logpre) * (h * (np.log(xx) - _digamma64(aa)) + dh)

@@ -1,0 +1,21 @@
+"""Exponential distribution (rate 1/scale): ``logpdf``/``pdf``/``cdf``, as ``jax.scipy.stats.expon``."""
+
+from __future__ import annotations
+
+import fnflow.numpy as fnp
+from fnflow.scipy.stats import _dists
+
+
+def logpdf(x, loc=0, scale=1):
+    """The log of the density."""
+    return _dists.expon_logpdf(x, loc, scale)
+
+
+def cdf(x, loc=0, scale=1):
+    """The cumulative distribution function."""
+    return _dists.expon_cdf(x, loc, scale)
+
+
+def pdf(x, loc=0, scale=1):
+    """exp(logpdf): the density."""
+    return fnp.exp(logpdf(x, loc, scale))
