@@ -110,7 +110,7 @@ def log_ndtr(x):
     """log of the standard normal CDF, accurate far into both tails (``log_ndtr(-100) ~ -5005.5``)."""
     (x,) = _float(x, name="log_ndtr")
     cut = -20.0 if get_aval(x).dtype == np.float64 else -10.0
-    hi = 6.0
+    hi = 0.0
     lower = x < cut
     upper = x > hi
     # middle: log(Phi(x)); upper tail: log1p(-Phi(-x)); lower tail: asymptotic series
