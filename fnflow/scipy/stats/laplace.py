@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnflow.numpy as fnp
 from fnflow.scipy.stats import _dists
 
+__all__ = ["cdf", "logpdf", "pdf"]
 
 def logpdf(x, loc=0, scale=1):
     """The log of the density."""

@@ -7,6 +7,7 @@ import math
 import fnflow.numpy as fnp
 from fnflow.scipy.stats._util import floats
 
+__all__ = ["logpdf", "pdf"]
 
 def logpdf(x, mean, cov, allow_singular=None):
     """log density at ``x`` (shape ``(..., n)``) of N(mean, cov), via the Cholesky factor of ``cov``.

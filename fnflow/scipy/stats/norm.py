@@ -8,6 +8,9 @@ import fnflow.numpy as fnp
 from fnflow.scipy import special
 from fnflow.scipy.stats._util import const, floats
 
+__all__ = ["cdf", "isf", "logcdf", "logpdf", "logsf", "pdf", "ppf", "sf"]
+
+
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnflow.numpy as fnp
 from fnflow.scipy.stats import _dists
 
+__all__ = ["cdf", "logpmf", "pmf"]
 
 def logpmf(k, mu, loc=0):
     """The log of the probability mass."""
