@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
-PAGES = ["jit.md", "control-flow.md", "random.md", "checkpoint-and-data.md", "transforms.md", "numpy.md"]
+PAGES = ["jit.md", "control-flow.md", "random.md", "checkpoint-and-data.md", "transforms.md", "numpy.md", "scipy.md"]
 
 _BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 _SHOWN = re.compile(r"^(?P<expr>\S.*?)\s+# -> (?P<shown>.*)$")
