@@ -861,3 +861,7 @@ def eval_shape(fun, *args, **kwargs):
 
     graph = trace_to_graph(flat, avals, name="eval_shape")
     return tu.tree_unflatten(out_tree[0], [ShapeDtypeStruct(a.shape, a.dtype) for a in graph.out_avals])
+
+
+# graphs record custom_jvp / custom_vjp calls with their rules (GraphTrace's handlers live there)
+from fnflow.transforms import custom_staging  # noqa: E402,F401

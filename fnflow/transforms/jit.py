@@ -144,9 +144,21 @@ def _combined_jvp_graph(graph, nonzero):
     return trace_to_graph(run, avals, name="jit_jvp")
 
 
+def _differentiates_a_while(graph, nonzero):
+    """Whether a while loop gets tangents (its loop would land in the linear part); a loop whose outputs
+    are only primal values (e.g. a sampler under a custom_jvp rule) splits like any other op."""
+    from fnflow.core.errors import LeakedTracerError
+
+    try:
+        linear = _derived(graph, ("jvp", nonzero), lambda: _partial_eval(graph, nonzero))[1]
+    except (LeakedTracerError, TypeError):  # a loop's JVP mixes primal and tangent: it cannot be split
+        return True
+    return _uses(linear, "while")
+
+
 def _jit_jvp(primals, tangents, graph, name):
     nonzero = tuple(not isinstance(t, Zero) for t in tangents)
-    if _uses(graph, "while"):
+    if _uses(graph, "while") and _differentiates_a_while(graph, nonzero):
         # A while loop's JVP runs primal and tangent in one loop, so the graph cannot be split into
         # forward + linear parts: run it as one forward-mode graph (reverse mode then reports that
         # while_loop has no transpose).

@@ -301,3 +301,58 @@ def test_check_grads_on_composite_function():
     x, y = rng.normal(size=3), rng.normal(size=3)
     check_grads(f_scalar, (x, y), order=2)
     check_grads(lambda x: fnp.max(x * fnp.tanh(x)), (x,), order=1)
+
+
+# ---------------------------------------------------------------- custom rules staged into graphs
+
+
+def _rules_that_differ_from_the_derivative():
+    """Functions whose rules deliberately disagree with their bodies, so a dropped rule is visible."""
+    f = fnflow.custom_jvp(lambda x: fnp.sin(x))
+    f.defjvp(lambda p, t: (fnp.sin(p[0]), 2.0 * t[0]))
+    g = fnflow.custom_vjp(lambda x: fnp.sin(x))
+    g.defvjp(lambda x: (fnp.sin(x), None), lambda r, ct: (3.0 * ct,))
+    return f, g
+
+
+@pytest.mark.parametrize("compose", ["grad", "grad(jit)", "jit(grad)", "grad(jit(jit))", "vmap(grad(jit))",
+                                     "grad(sum(jit(vmap)))"])
+def test_custom_rules_survive_staging(compose):
+    import fnflow as ff
+
+    f, g = _rules_that_differ_from_the_derivative()
+    x = np.ones(3, np.float32)
+    for fun, slope in ((f, 2.0), (g, 3.0)):
+        if compose == "grad":
+            got = ff.grad(fun)(1.0)
+        elif compose == "grad(jit)":
+            got = ff.grad(ff.jit(fun))(1.0)
+        elif compose == "jit(grad)":
+            got = ff.jit(ff.grad(fun))(1.0)
+        elif compose == "grad(jit(jit))":
+            got = ff.grad(ff.jit(ff.jit(fun)))(1.0)
+        elif compose == "vmap(grad(jit))":
+            got = ff.vmap(ff.grad(ff.jit(fun)))(x)
+        else:
+            got = ff.grad(lambda v: fnp.sum(ff.jit(ff.vmap(fun))(v)))(x)
+        np.testing.assert_allclose(np.asarray(got), slope)  # the body's derivative would be cos(1) = 0.54
+
+
+def test_staged_custom_call_shows_in_the_graph_and_evaluates_as_its_body():
+    f, g = _rules_that_differ_from_the_derivative()
+    text = str(fnflow.make_graph(f)(1.0))
+    assert "custom_jvp_call[" in text and "sin a" in text
+    assert "custom_vjp_call[" in str(fnflow.make_graph(g)(1.0))
+    np.testing.assert_allclose(fnflow.jit(f)(0.5), np.sin(np.float32(0.5)), rtol=1e-6)
+    np.testing.assert_allclose(fnflow.jit(g)(0.5), np.sin(np.float32(0.5)), rtol=1e-6)
+
+
+def test_custom_function_closing_over_a_traced_value_still_evaluates():
+    # it cannot be staged with its rule (the rule would outlive the value it closes over): inlined as before
+    def outer(x, w):
+        f = fnflow.custom_jvp(lambda y: y * w)
+        f.defjvp(lambda p, t: (p[0] * w, t[0] * w))
+        return f(x)
+
+    np.testing.assert_allclose(fnflow.jit(outer)(2.0, 3.0), 6.0)
+    np.testing.assert_allclose(fnflow.grad(fnflow.jit(outer), argnums=(0, 1))(2.0, 3.0), (3.0, 2.0))

@@ -49,9 +49,14 @@ def has_effects(eqn) -> bool:
 # ----------------------------------------------------------------- inlining
 
 
+# call-like equations and the param holding their graph: a custom_jvp/custom_vjp call evaluates as its
+# function's graph (its differentiation rules are no concern of the compiler)
+_INLINED = {"jit_call": "graph", "custom_jvp_call": "call", "custom_vjp_call": "call"}
+
+
 def inline_jit_calls(graph: Graph) -> Graph:
-    """Replace every ``jit_call`` equation by the equations of its graph (recursively)."""
-    if not any(e.prim.name == "jit_call" for e in graph.eqns):
+    """Replace every ``jit_call`` (and custom rule call) equation by the equations of its graph, recursively."""
+    if not any(e.prim.name in _INLINED for e in graph.eqns):
         return graph
     constvars, consts = list(graph.constvars), list(graph.consts)
     eqns = []
@@ -61,11 +66,11 @@ def inline_jit_calls(graph: Graph) -> Graph:
         return v if isinstance(v, Literal) else subst.get(v, v)
 
     for e in graph.eqns:
-        if e.prim.name != "jit_call":
+        if e.prim.name not in _INLINED:
             invars = [read(v) for v in e.invars]
             eqns.append(e if invars == e.invars else Eqn(e.prim, invars, e.outvars, e.params))
             continue
-        sub = inline_jit_calls(e.params["graph"])
+        sub = inline_jit_calls(e.params[_INLINED[e.prim.name]])
         env = dict(zip(sub.invars, [read(v) for v in e.invars]))
         for cv, c in zip(sub.constvars, sub.consts):
             nv = Var(cv.aval)
