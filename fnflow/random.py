@@ -8,7 +8,8 @@ default ``threefry2x32`` implementation, so the raw bits of ``key``, ``split``,
 ``fold_in`` and ``bits`` match JAX's for the same seed. Samplers work eagerly,
 under ``jit``, ``vmap`` (over keys) and ``grad`` (samples are constants).
 Samples of gamma-based distributions (gamma, beta, dirichlet, chisquare, t)
-and binomial are not differentiable w.r.t. their parameters: that raises.
+are differentiable w.r.t. their parameters by implicit differentiation, to
+first order (as JAX's); binomial samples are not (that raises).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from fnflow.lax import while_loop
 from fnflow.ops import elementwise as E
 from fnflow.ops import reduce as R
 from fnflow.ops import shape as S
+from fnflow.ops import special
 from fnflow.ops._util import asvalue
 from fnflow.ops.random_bits import bitcast_convert_type, threefry2x32
+from fnflow.transforms.ad import Zero, custom_jvp
 
 # ----------------------------------------------------------------- keys
 
@@ -368,11 +371,7 @@ def _no_grad_jvp(primals, tangents, *, msg):
 _no_grad_p.def_jvp(_no_grad_jvp)
 _no_grad_p.def_batch(lambda args, dims, *, msg: (bind(_no_grad_p, args[0], msg=msg), dims[0]))
 
-_IMPLICIT = ("JAX differentiates these samples implicitly through the regularised incomplete gamma function, "
-             "which fnflow does not provide")
-
-
-def _no_grad(x, fn, name, why=_IMPLICIT):
+def _no_grad(x, fn, name, why):
     msg = (f"random.{fn}: the samples are not differentiable with respect to `{name}` ({why}); wrap `{name}` "
            f"in fnflow.stop_gradient if you do not need that derivative")
     return bind(_no_grad_p, x, msg=msg)
@@ -410,7 +409,38 @@ def _first_accepted(key, shape, init, propose):
 
 
 def _log_gamma_samples(key, a):
-    """log of Gamma(a, 1) samples for an array ``a`` (the sample shape), Marsaglia–Tsang.
+    """log of Gamma(a, 1) samples for an array ``a`` (the sample shape), differentiable in ``a``.
+
+    The derivative is the implicit one (as JAX's): a sample ``x`` is held at its
+    quantile, ``P(a, x) = u`` fixed, so ``dx/da = -(dP/da) / (dP/dx)`` with ``P``
+    the regularised lower incomplete gamma function; in log space, with
+    ``x dP/dx = exp(a log x - x - lgamma(a))``. Where ``x`` underflows (tiny
+    ``a``) ``P ~ x**a / Gamma(a + 1)`` gives ``d log x / da = -(log x - digamma(a + 1)) / a``.
+    """
+    return _log_gamma_reparam(key, a)
+
+
+def _log_gamma_tangent(a, log_x):
+    x = fnp.exp(log_x)
+    tiny = x < np.finfo(get_aval(x).dtype).tiny * 1e20
+    safe_x = fnp.where(tiny, 1.0, x)
+    ratio = special.igamma_grad_a(a, safe_x) / fnp.exp(a * fnp.log(safe_x) - safe_x - special.lgamma(a))
+    small = -(log_x - special.digamma(a + 1.0)) / a
+    return fnp.where(tiny, small, -ratio)
+
+
+def _log_gamma_jvp(primals, tangents):
+    key, a = primals
+    ta = tangents[1]
+    # the sampler itself, not this wrapper: the samples are computed once, at the level of these primals
+    log_x = _log_gamma_sampler(key, a)
+    if isinstance(ta, Zero):
+        return log_x, fnp.zeros_like(log_x)
+    return log_x, _log_gamma_tangent(a, log_x) * ta
+
+
+def _log_gamma_sampler(key, a):
+    """The Marsaglia–Tsang sampler behind :func:`_log_gamma_samples`.
 
     For a < 1 it samples Gamma(a + 1) and multiplies by U**(1/a), in log space
     so that tiny ``a`` do not underflow.
@@ -443,6 +473,10 @@ def _log_gamma_samples(key, a):
     return fnp.where(a == np.inf, np.inf, out)
 
 
+_log_gamma_reparam = custom_jvp(_log_gamma_sampler)
+_log_gamma_reparam.defjvp(_log_gamma_jvp)
+
+
 def _prepare(fn, key, dtype, shape, params):
     """Check the key and dtype, convert and broadcast the parameters: ``(key, dt, work dtype, shape, values)``."""
     key = _check_key(key, fn)
@@ -463,22 +497,22 @@ def gamma(key, a, shape=None, dtype=None):
     Not differentiable w.r.t. ``a`` (raises; use ``stop_gradient``).
     """
     key, dt, _, shape, p = _prepare("gamma", key, dtype, shape, {"a": a})
-    a = fnp.broadcast_to(_no_grad(p["a"], "gamma", "a"), shape)
+    a = fnp.broadcast_to(p["a"], shape)
     return _cast(fnp.exp(_log_gamma_samples(key, a)), dt)
 
 
 def loggamma(key, a, shape=None, dtype=None):
     """log of Gamma(a, 1) samples, accurate for tiny ``a`` where ``gamma`` underflows to 0."""
     key, dt, _, shape, p = _prepare("loggamma", key, dtype, shape, {"a": a})
-    a = fnp.broadcast_to(_no_grad(p["a"], "loggamma", "a"), shape)
+    a = fnp.broadcast_to(p["a"], shape)
     return _cast(_log_gamma_samples(key, a), dt)
 
 
 def beta(key, a, b, shape=None, dtype=None):
     """Beta(a, b) samples: ``X / (X + Y)`` with X ~ Gamma(a), Y ~ Gamma(b) (computed in log space)."""
     key, dt, _, shape, p = _prepare("beta", key, dtype, shape, {"a": a, "b": b})
-    a = fnp.broadcast_to(_no_grad(p["a"], "beta", "a"), shape)
-    b = fnp.broadcast_to(_no_grad(p["b"], "beta", "b"), shape)
+    a = fnp.broadcast_to(p["a"], shape)
+    b = fnp.broadcast_to(p["b"], shape)
     ka, kb = _two(key, "beta")
     la, lb = _log_gamma_samples(ka, a), _log_gamma_samples(kb, b)
     m = fnp.maximum(la, lb)
@@ -496,7 +530,7 @@ def dirichlet(key, alpha, shape=None, dtype=None):
         raise ValueError(f"random.dirichlet: `alpha` must have at least one axis (the categories), got shape "
                          f"{ashape}")
     shape = _out_shape("dirichlet", shape, {"alpha[..., 0]": ashape[:-1]})
-    alpha = fnp.broadcast_to(_no_grad(alpha, "dirichlet", "alpha"), shape + ashape[-1:])
+    alpha = fnp.broadcast_to(alpha, shape + ashape[-1:])
     lg = _log_gamma_samples(key, alpha)
     e = fnp.exp(lg - fnp.max(lg, axis=-1, keepdims=True))
     return _cast(e / fnp.sum(e, axis=-1, keepdims=True), dt)
@@ -505,14 +539,14 @@ def dirichlet(key, alpha, shape=None, dtype=None):
 def chisquare(key, df, shape=None, dtype=None):
     """Chi-square(df) samples: ``2 * Gamma(df / 2)``."""
     key, dt, _, shape, p = _prepare("chisquare", key, dtype, shape, {"df": df})
-    df = fnp.broadcast_to(_no_grad(p["df"], "chisquare", "df"), shape)
+    df = fnp.broadcast_to(p["df"], shape)
     return _cast(2.0 * fnp.exp(_log_gamma_samples(key, df / 2.0)), dt)
 
 
 def t(key, df, shape=None, dtype=None):
     """Student's t(df) samples: ``N(0, 1) * sqrt((df / 2) / Gamma(df / 2))``."""
     key, dt, wd, shape, p = _prepare("t", key, dtype, shape, {"df": df})
-    half = fnp.broadcast_to(_no_grad(p["df"], "t", "df"), shape) / 2.0
+    half = fnp.broadcast_to(p["df"], shape) / 2.0
     kn, kg = _two(key, "t")
     z = normal(kn, shape, wd)
     return _cast(z * fnp.exp(0.5 * (fnp.log(half) - _log_gamma_samples(kg, half))), dt)
