@@ -347,12 +347,29 @@ def test_staged_custom_call_shows_in_the_graph_and_evaluates_as_its_body():
     np.testing.assert_allclose(fnflow.jit(g)(0.5), np.sin(np.float32(0.5)), rtol=1e-6)
 
 
-def test_custom_function_closing_over_a_traced_value_still_evaluates():
-    # it cannot be staged with its rule (the rule would outlive the value it closes over): inlined as before
+def test_custom_function_closing_over_a_traced_value_keeps_its_rule():
+    # closure-converted as in JAX: the rule (here 5 * w, not the body's w) is used for the argument;
+    # differentiating with respect to the captured value raises
     def outer(x, w):
         f = fnflow.custom_jvp(lambda y: y * w)
-        f.defjvp(lambda p, t: (p[0] * w, t[0] * w))
+        f.defjvp(lambda p, t: (p[0] * w, 5.0 * t[0] * w))
         return f(x)
 
     np.testing.assert_allclose(fnflow.jit(outer)(2.0, 3.0), 6.0)
-    np.testing.assert_allclose(fnflow.grad(fnflow.jit(outer), argnums=(0, 1))(2.0, 3.0), (3.0, 2.0))
+    assert "custom_jvp_closed[" in str(fnflow.make_graph(outer)(2.0, 3.0))
+    for g in (fnflow.grad(fnflow.jit(outer)), fnflow.jit(fnflow.grad(outer)), fnflow.grad(outer)):
+        np.testing.assert_allclose(g(2.0, 3.0), 15.0)
+    np.testing.assert_allclose(fnflow.vmap(fnflow.grad(fnflow.jit(outer)))(np.ones(3, np.float32),
+                                                                            np.arange(3.0, dtype=np.float32)),
+                               [0.0, 5.0, 10.0])
+    with pytest.raises(TypeError, match="closes over"):
+        fnflow.grad(fnflow.jit(outer), argnums=1)(2.0, 3.0)
+
+    def outer_vjp(x, w):
+        g = fnflow.custom_vjp(lambda y: y * w)
+        g.defvjp(lambda y: (y * w, None), lambda r, ct: (7.0 * ct,))
+        return g(x)
+
+    np.testing.assert_allclose(fnflow.jit(outer_vjp)(2.0, 3.0), 6.0)
+    with pytest.raises(TypeError, match="custom_vjp: a custom_vjp function that closes over a value traced"):
+        fnflow.grad(fnflow.jit(outer_vjp))(2.0, 3.0)

@@ -51,7 +51,8 @@ def has_effects(eqn) -> bool:
 
 # call-like equations and the param holding their graph: a custom_jvp/custom_vjp call evaluates as its
 # function's graph (its differentiation rules are no concern of the compiler)
-_INLINED = {"jit_call": "graph", "custom_jvp_call": "call", "custom_vjp_call": "call"}
+_INLINED = {"jit_call": "graph", "custom_jvp_call": "call", "custom_vjp_call": "call", "custom_jvp_closed": "call",
+            "custom_vjp_closed": "call"}
 
 
 def inline_jit_calls(graph: Graph) -> Graph:
