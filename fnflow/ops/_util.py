@@ -115,3 +115,21 @@ def normalize_axes(axes, ndim, op):
 
 def bind1(prim, *args, **params):
     return bind(prim, *args, **params)
+
+
+def real_floats(*args, name):
+    """``args`` promoted to one real float dtype (integers to the default float); complex raises naming ``name``."""
+    from fnflow.core.abstract import float_, is_float
+
+    args = promote(*args)
+    dt = get_aval(args[0]).dtype
+    if dt.kind == "c":
+        raise TypeError(f"{name} is not defined for complex input, got {dt.name}")
+    if not is_float(dt):
+        args = [asvalue(a, float_) for a in args]
+    return args
+
+
+def like(x, v):
+    """The constant ``v`` in ``x``'s dtype."""
+    return asvalue(v, get_aval(x).dtype)

@@ -14,11 +14,11 @@ import math
 
 import numpy as np
 
-from fnflow.core.abstract import get_aval, is_float
+from fnflow.core.abstract import is_float
 from fnflow.core.primitive import Primitive
 from fnflow.core.trace import bind
 from fnflow.ops import elementwise as E
-from fnflow.ops._util import asvalue, elementwise_abstract, promote
+from fnflow.ops._util import elementwise_abstract, like, real_floats
 from fnflow.transforms.ad import defjvp
 from fnflow.transforms.batching import defbroadcasting, defvectorized
 
@@ -321,8 +321,6 @@ igammac_p = _binary("igammac", _igammac64)
 igamma_grad_a_p = _binary("igamma_grad_a", _igamma_grad_a64)
 
 
-def _c(x, v):
-    return asvalue(v, get_aval(x).dtype)
 
 
 def _no_grad(op, arg):
@@ -334,17 +332,17 @@ def _no_grad(op, arg):
 
 def _gamma_pdf(a, x):
     # x^(a-1) e^-x / Gamma(a): d/dx of the regularised lower incomplete gamma
-    return E.exp(E.sub(E.sub(E.mul(E.sub(a, _c(a, 1)), E.log(x)), x), lgamma(a)))
+    return E.exp(E.sub(E.sub(E.mul(E.sub(a, like(a, 1)), E.log(x)), x), lgamma(a)))
 
 
 defjvp(lgamma_p, lambda t, ans, x: E.mul(t, digamma(x)))
-defjvp(digamma_p, lambda t, ans, x: E.mul(t, zeta(_c(x, 2), x)))
-defjvp(erfc_p, lambda t, ans, x: E.mul(t, E.mul(_c(x, -2 / math.sqrt(math.pi)), E.exp(E.neg(E.square(x))))))
-defjvp(erfinv_p, lambda t, ans, x: E.mul(t, E.mul(_c(x, math.sqrt(math.pi) / 2), E.exp(E.square(ans)))))
-defjvp(ndtri_p, lambda t, ans, x: E.mul(t, E.mul(_c(x, math.sqrt(2 * math.pi)), E.exp(E.mul(_c(x, 0.5),
+defjvp(digamma_p, lambda t, ans, x: E.mul(t, zeta(like(x, 2), x)))
+defjvp(erfc_p, lambda t, ans, x: E.mul(t, E.mul(like(x, -2 / math.sqrt(math.pi)), E.exp(E.neg(E.square(x))))))
+defjvp(erfinv_p, lambda t, ans, x: E.mul(t, E.mul(like(x, math.sqrt(math.pi) / 2), E.exp(E.square(ans)))))
+defjvp(ndtri_p, lambda t, ans, x: E.mul(t, E.mul(like(x, math.sqrt(2 * math.pi)), E.exp(E.mul(like(x, 0.5),
                                                                                           E.square(ans))))))
 defjvp(zeta_p, _no_grad("zeta", "s (the first argument)"),
-       lambda t, ans, s, q: E.mul(t, E.mul(E.neg(s), zeta(E.add(s, _c(s, 1)), q))))
+       lambda t, ans, s, q: E.mul(t, E.mul(E.neg(s), zeta(E.add(s, like(s, 1)), q))))
 defjvp(igamma_p, lambda t, ans, a, x: E.mul(t, igamma_grad_a(a, x)),
        lambda t, ans, a, x: E.mul(t, _gamma_pdf(a, x)))
 defjvp(igammac_p, lambda t, ans, a, x: E.neg(E.mul(t, igamma_grad_a(a, x))),
@@ -357,27 +355,7 @@ defjvp(igamma_grad_a_p, _no_grad("gammainc", "a, to second order"),
 
 
 def _real_float(x, name):
-    x = asvalue(x)
-    dt = get_aval(x).dtype
-    if dt.kind == "c":
-        raise TypeError(f"{name} is not defined for complex input, got {get_aval(x).str_short()}")
-    if not is_float(dt):
-        from fnflow.core.abstract import float_
-
-        x = asvalue(x, float_)
-    return x
-
-
-def _real_floats(name, *args):
-    args = promote(*args)
-    dt = get_aval(args[0]).dtype
-    if dt.kind == "c":
-        raise TypeError(f"{name} is not defined for complex input, got {dt.name}")
-    if not is_float(dt):
-        from fnflow.core.abstract import float_
-
-        args = [asvalue(a, float_) for a in args]
-    return args
+    return real_floats(x, name=name)[0]
 
 
 def lgamma(x):
@@ -407,23 +385,23 @@ def ndtri(p):
 
 def zeta(s, q):
     """Hurwitz zeta function sum_k (k + q)^-s (s > 1); differentiable in ``q`` only."""
-    s, q = _real_floats("zeta", s, q)
+    s, q = real_floats(s, q, name="zeta")
     return bind(zeta_p, s, q)
 
 
 def igamma(a, x):
     """Regularised lower incomplete gamma function P(a, x)."""
-    a, x = _real_floats("gammainc", a, x)
+    a, x = real_floats(a, x, name="gammainc")
     return bind(igamma_p, a, x)
 
 
 def igammac(a, x):
     """Regularised upper incomplete gamma function Q(a, x) = 1 - P(a, x)."""
-    a, x = _real_floats("gammaincc", a, x)
+    a, x = real_floats(a, x, name="gammaincc")
     return bind(igammac_p, a, x)
 
 
 def igamma_grad_a(a, x):
     """d/da of the regularised lower incomplete gamma function P(a, x)."""
-    a, x = _real_floats("gammainc", a, x)
+    a, x = real_floats(a, x, name="gammainc")
     return bind(igamma_grad_a_p, a, x)

@@ -14,11 +14,11 @@ import math
 import numpy as np
 
 import fnflow.numpy as fnp
-from fnflow.core.abstract import float_, get_aval, is_float
+from fnflow.core.abstract import get_aval
 from fnflow.nn.activations import log_softmax, softmax
 from fnflow.numpy import logsumexp
 from fnflow.ops import special as S
-from fnflow.ops._util import asvalue, promote
+from fnflow.ops._util import asvalue, like, real_floats
 from fnflow.ops.elementwise import convert_element_type, logistic
 from fnflow.ops.elementwise import erf as _erf
 
@@ -33,73 +33,60 @@ erfinv = S.erfinv
 ndtri = S.ndtri
 
 
-def _float(*args, name):
-    """Promote to one real float dtype (integers to the default float); complex raises."""
-    args = promote(*args)
-    dt = get_aval(args[0]).dtype
-    if dt.kind == "c":
-        raise TypeError(f"{name} is not defined for complex input, got {dt.name}")
-    if not is_float(dt):
-        args = [asvalue(a, float_) for a in args]
-    return args
-
-
-def _c(x, v):
-    return asvalue(v, get_aval(x).dtype)
 
 
 def erf(x):
     """Error function 2/sqrt(pi) * integral_0^x exp(-t^2) dt."""
-    (x,) = _float(x, name="erf")
+    (x,) = real_floats(x, name="erf")
     return _erf(x)
 
 
 def expit(x):
     """Logistic sigmoid 1 / (1 + exp(-x))."""
-    (x,) = _float(x, name="expit")
+    (x,) = real_floats(x, name="expit")
     return logistic(x)
 
 
 def logit(p):
     """log(p / (1 - p)); ``-inf``/``inf`` at 0/1."""
-    (p,) = _float(p, name="logit")
+    (p,) = real_floats(p, name="logit")
     return fnp.log(p) - fnp.log1p(-p)
 
 
 def xlogy(x, y):
     """x * log(y), with 0 where x == 0 (also when y == 0)."""
-    x, y = _float(x, y, name="xlogy")
+    x, y = real_floats(x, y, name="xlogy")
     zero = x == 0
-    safe_y = fnp.where(zero, _c(y, 1), y)
-    return fnp.where(zero, _c(x, 0), x * fnp.log(safe_y))
+    safe_y = fnp.where(zero, like(y, 1), y)
+    return fnp.where(zero, like(x, 0), x * fnp.log(safe_y))
 
 
 def xlog1py(x, y):
     """x * log1p(y), with 0 where x == 0 (also when y == -1)."""
-    x, y = _float(x, y, name="xlog1py")
+    x, y = real_floats(x, y, name="xlog1py")
     zero = x == 0
-    safe_y = fnp.where(zero, _c(y, 0), y)
-    return fnp.where(zero, _c(x, 0), x * fnp.log1p(safe_y))
+    safe_y = fnp.where(zero, like(y, 0), y)
+    return fnp.where(zero, like(x, 0), x * fnp.log1p(safe_y))
 
 
 def entr(x):
     """Elementwise entropy: -x log x for x > 0, 0 at 0, ``-inf`` for x < 0."""
-    (x,) = _float(x, name="entr")
+    (x,) = real_floats(x, name="entr")
     pos = x > 0
-    safe = fnp.where(pos, x, _c(x, 1))
-    return fnp.where(pos, -safe * fnp.log(safe), fnp.where(x == 0, _c(x, 0), _c(x, -np.inf)))
+    safe = fnp.where(pos, x, like(x, 1))
+    return fnp.where(pos, -safe * fnp.log(safe), fnp.where(x == 0, like(x, 0), like(x, -np.inf)))
 
 
 def betaln(a, b):
     """log|B(a, b)| = gammaln(a) + gammaln(b) - gammaln(a + b)."""
-    a, b = _float(a, b, name="betaln")
+    a, b = real_floats(a, b, name="betaln")
     return gammaln(a) + gammaln(b) - gammaln(a + b)
 
 
 def ndtr(x):
     """Standard normal CDF, 0.5 * erfc(-x / sqrt(2)) (accurate in both tails)."""
-    (x,) = _float(x, name="ndtr")
-    return _c(x, 0.5) * erfc(x * _c(x, -1 / math.sqrt(2)))
+    (x,) = real_floats(x, name="ndtr")
+    return like(x, 0.5) * erfc(x * like(x, -1 / math.sqrt(2)))
 
 
 # log Phi(x) for x below the cut: -x^2/2 - log(-x) - log(2 pi)/2 + log(sum_k (-1)^k (2k-1)!! / x^(2k))
@@ -108,7 +95,7 @@ _ASYMPTOTIC_TERMS = 10
 
 def log_ndtr(x):
     """log of the standard normal CDF, accurate far into both tails (``log_ndtr(-100) ~ -5005.5``)."""
-    (x,) = _float(x, name="log_ndtr")
+    (x,) = real_floats(x, name="log_ndtr")
     cut = -20.0 if get_aval(x).dtype == np.float64 else -10.0
     hi = 0.0
     lower = x < cut
@@ -116,15 +103,15 @@ def log_ndtr(x):
     # middle: log(Phi(x)); upper tail: log1p(-Phi(-x)); lower tail: asymptotic series
     xm = fnp.clip(x, cut, hi)
     mid = fnp.log(ndtr(xm))
-    xu = fnp.where(upper, x, _c(x, hi))
+    xu = fnp.where(upper, x, like(x, hi))
     up = fnp.log1p(-ndtr(-xu))
-    xl = fnp.where(lower, x, _c(x, cut))
+    xl = fnp.where(lower, x, like(x, cut))
     w = 1 / (xl * xl)
-    series, term = _c(x, 1), _c(x, 1)
+    series, term = like(x, 1), like(x, 1)
     for k in range(1, _ASYMPTOTIC_TERMS + 1):
         term = term * (-(2 * k - 1)) * w
         series = series + term
-    low = -0.5 * xl * xl - fnp.log(-xl) - _c(x, 0.5 * math.log(2 * math.pi)) + fnp.log(series)
+    low = -0.5 * xl * xl - fnp.log(-xl) - like(x, 0.5 * math.log(2 * math.pi)) + fnp.log(series)
     return fnp.where(lower, low, fnp.where(upper, up, mid))
 
 
@@ -136,20 +123,20 @@ def polygamma(n, x):
     if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
         if n < 0:
             raise ValueError(f"polygamma: n must be non-negative, got {n}")
-        (x,) = _float(x, name="polygamma")
+        (x,) = real_floats(x, name="polygamma")
         if n == 0:
             return digamma(x)
         sign_fact = (-1.0) ** (n + 1) * math.factorial(n)
-        return _c(x, sign_fact) * S.zeta(_c(x, n + 1), x)
+        return like(x, sign_fact) * S.zeta(like(x, n + 1), x)
     n = asvalue(n)
     if get_aval(n).dtype.kind not in "iu":
         raise ValueError(f"polygamma: n must have an integer dtype, got {get_aval(n).str_short()}")
-    (x,) = _float(x, name="polygamma")
+    (x,) = real_floats(x, name="polygamma")
     nf, x = fnp.broadcast_arrays(convert_element_type(n, get_aval(x).dtype), x)
     fact = fnp.round(fnp.exp(gammaln(nf + 1)))
-    sign = fnp.where(fnp.remainder(nf, 2) == 0, _c(x, -1), _c(x, 1))
+    sign = fnp.where(fnp.remainder(nf, 2) == 0, like(x, -1), like(x, 1))
     zero = nf == 0
-    z = S.zeta(fnp.where(zero, _c(x, 2), nf + 1), x)
+    z = S.zeta(fnp.where(zero, like(x, 2), nf + 1), x)
     return fnp.where(zero, digamma(x), sign * fact * z)
 
 

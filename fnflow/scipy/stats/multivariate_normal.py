@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import fnflow.numpy as fnp
-from fnflow.scipy.stats._util import floats
+from fnflow.ops._util import real_floats
 
 __all__ = ["logpdf", "pdf"]
 
@@ -17,7 +17,7 @@ def logpdf(x, mean, cov, allow_singular=None):
     """
     if allow_singular:
         raise NotImplementedError("multivariate_normal.logpdf: allow_singular=True is not supported")
-    x, mean, cov = floats(x, mean, cov, name="multivariate_normal.logpdf")
+    x, mean, cov = real_floats(x, mean, cov, name="multivariate_normal.logpdf")
     n = fnp.shape(x)[-1] if fnp.ndim(x) else 1
     d = x - mean
     if fnp.ndim(cov) <= 1:  # scalar or diagonal covariance
