@@ -20,14 +20,14 @@ import numpy as np
 
 import fnflow.numpy as fnp
 from fnflow.core.abstract import canonical_dtype, float_, get_aval, int_
-from fnflow.core.primitive import Primitive
-from fnflow.core.trace import Tracer, bind
+from fnflow.core.trace import Tracer
 from fnflow.lax import while_loop
 from fnflow.ops import elementwise as E
 from fnflow.ops import reduce as R
 from fnflow.ops import shape as S
 from fnflow.ops import special
 from fnflow.ops._util import asvalue
+from fnflow.ops.no_grad import no_grad
 from fnflow.ops.random_bits import bitcast_convert_type, threefry2x32
 from fnflow.transforms.ad import Zero, custom_jvp
 
@@ -355,39 +355,10 @@ def _out_shape(fn, shape, params):
     return shape
 
 
-# Samples whose derivative w.r.t. a parameter fnflow cannot compute go through
-# this identity: its JVP raises (eagerly, under jit and inside grad of jit), so
-# a gradient is never silently zero or wrong. A parameter without a tangent
-# never reaches the rule.
-_no_grad_p = Primitive("random_no_grad")
-_no_grad_p.def_impl(lambda x, *, msg: x)
-_no_grad_p.def_abstract_eval(lambda a, *, msg: a)
-
-
-def _no_grad_jvp(primals, tangents, *, msg):
-    raise NotImplementedError(msg)
-
-
-_no_grad_p.def_jvp(_no_grad_jvp)
-_no_grad_p.def_batch(lambda args, dims, *, msg: (bind(_no_grad_p, args[0], msg=msg), dims[0]))
-
 def _no_grad(x, fn, name, why):
     msg = (f"random.{fn}: the samples are not differentiable with respect to `{name}` ({why}); wrap `{name}` "
            f"in fnflow.stop_gradient if you do not need that derivative")
-    return bind(_no_grad_p, x, msg=msg)
-
-
-def _lgamma(x):
-    """log Gamma(x) for x > 0: shift to x >= 8, then Stirling's series (accurate to float64 rounding)."""
-    prod = fnp.ones_like(x)
-    for _ in range(8):
-        small = x < 8.0
-        prod = fnp.where(small, prod * x, prod)
-        x = fnp.where(small, x + 1.0, x)
-    r = 1.0 / x
-    r2 = r * r
-    series = r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 / 1680)))
-    return (x - 0.5) * fnp.log(x) - x + 0.5 * math.log(2 * math.pi) + series - fnp.log(prod)
+    return no_grad(x, msg)
 
 
 def _first_accepted(key, shape, init, propose):
@@ -585,7 +556,7 @@ def _poisson_ptrs(key, lam):
         reject = (kk < 0) | ((us < 0.013) & (v > us))
         ks = fnp.maximum(kk, 0.0)
         lhs = fnp.log(v) + log_inv_alpha - fnp.log(a / (us * us) + b)
-        rhs = -lam + ks * log_lam - _lgamma(ks + 1.0)
+        rhs = -lam + ks * log_lam - special.lgamma(ks + 1.0)
         return fast | (~reject & (lhs <= rhs)), ks
 
     return _first_accepted(key, shape, (fnp.zeros(shape, np.bool_), fnp.zeros(shape, dt)), propose)
@@ -648,7 +619,7 @@ def _binomial_btrs(key, n, q):
     log_alpha = fnp.log((2.83 + 5.1 / b) * spq)
     lpq = fnp.log(q / (1.0 - q))
     m = fnp.floor((n + 1.0) * q)
-    h = _lgamma(m + 1.0) + _lgamma(n - m + 1.0)
+    h = special.lgamma(m + 1.0) + special.lgamma(n - m + 1.0)
 
     def propose(k, shape):
         ku, kv = _two(k, "binomial")
@@ -660,7 +631,7 @@ def _binomial_btrs(key, n, q):
         reject = (kk < 0) | (kk > n)
         ks = fnp.clip(kk, 0.0, n)
         lhs = fnp.log(v) + log_alpha - fnp.log(a / (us * us) + b)
-        rhs = h - _lgamma(ks + 1.0) - _lgamma(n - ks + 1.0) + (ks - m) * lpq
+        rhs = h - special.lgamma(ks + 1.0) - special.lgamma(n - ks + 1.0) + (ks - m) * lpq
         return fast | (~reject & (lhs <= rhs)), ks
 
     return _first_accepted(key, shape, (fnp.zeros(shape, np.bool_), fnp.zeros(shape, dt)), propose)
