@@ -98,6 +98,20 @@ def _rebuild(graph, constvars, eqns, outvars, consts):
     return g
 
 
+def rewrite_eqns(graph: Graph, rewrite) -> Graph:
+    """``graph`` with each equation ``e`` replaced by ``rewrite(e)`` (a list of equations), where that is not
+    None; the same graph when nothing is replaced."""
+    eqns, changed = [], False
+    for e in graph.eqns:
+        new = rewrite(e)
+        if new is None:
+            eqns.append(e)
+        else:
+            eqns.extend(new)
+            changed = True
+    return _rebuild(graph, graph.constvars, eqns, graph.outvars, graph.consts) if changed else graph
+
+
 # -------------------------------------------------------- constant folding
 
 
@@ -231,24 +245,20 @@ def transposed_products(graph: Graph) -> Graph:
                 users.setdefault(v, []).append(e)
     outs = {v for v in graph.outvars if isinstance(v, Var)}
     made_by = {e.outvars[0]: e for e in graph.eqns if e.prim.name == "dot_general"}
-    eqns, changed = [], False
-    for e in graph.eqns:
-        if e.prim.name == "transpose" and isinstance(e.invars[0], Var):
-            d = made_by.get(e.invars[0])
-            if (d is not None and d.outvars[0] not in outs
-                    and all(u.prim.name == "transpose" for u in users[d.outvars[0]])):
-                (lc, rc), (lb, rb) = d.params["dimension_numbers"]
-                a, b = d.invars
-                if tuple(e.params["permutation"]) == _swap_perm(d.params["dimension_numbers"], a.aval.ndim,
-                                                                 b.aval.ndim):
-                    params = dict(d.params, dimension_numbers=((rc, lc), (rb, lb)))
-                    eqns.append(Eqn(d.prim, [b, a], e.outvars, params))
-                    changed = True
-                    continue
-        eqns.append(e)
-    if not changed:
-        return graph
-    return _rebuild(graph, graph.constvars, eqns, graph.outvars, graph.consts)
+
+    def swap(e):
+        if e.prim.name != "transpose" or not isinstance(e.invars[0], Var):
+            return None
+        d = made_by.get(e.invars[0])
+        if d is None or d.outvars[0] in outs or not all(u.prim.name == "transpose" for u in users[d.outvars[0]]):
+            return None
+        (lc, rc), (lb, rb) = d.params["dimension_numbers"]
+        a, b = d.invars
+        if tuple(e.params["permutation"]) != _swap_perm(d.params["dimension_numbers"], a.aval.ndim, b.aval.ndim):
+            return None
+        return [Eqn(d.prim, [b, a], e.outvars, dict(d.params, dimension_numbers=((rc, lc), (rb, lb))))]
+
+    return rewrite_eqns(graph, swap)
 
 
 # ------------------------------------------------------ sums of disjoint pads
@@ -296,22 +306,18 @@ def pad_sums_to_concatenate(graph: Graph) -> Graph:
                 spans = sorted((o, o + v.aval.shape[ka]) for o, v in {**pa, **pb}.items())
                 if len(spans) == len(pa) + len(pb) and all(a[1] <= b[0] for a, b in zip(spans, spans[1:])):
                     pieces[e.outvars[0]] = (ka, {**pa, **pb})
-    eqns, changed = [], False
-    for e in graph.eqns:
+    def join(e):
         out = e.outvars[0] if len(e.outvars) == 1 else None
-        if e.prim.name in ("add_any", "add") and out in pieces:
-            axis, parts = pieces[out]
-            offsets = sorted(parts)
-            ends = [o + parts[o].aval.shape[axis] for o in offsets]
-            whole = offsets[0] == 0 and ends[-1] == out.aval.shape[axis] and offsets[1:] == ends[:-1]
-            if whole:  # the sum is complete here; its partial sums and pads are left to DCE
-                eqns.append(Eqn(concatenate_p, [parts[o] for o in offsets], [out], {"dimension": axis}))
-                changed = True
-                continue
-        eqns.append(e)
-    if not changed:
-        return graph
-    return _rebuild(graph, graph.constvars, eqns, graph.outvars, graph.consts)
+        if e.prim.name not in ("add_any", "add") or out not in pieces:
+            return None
+        axis, parts = pieces[out]
+        offsets = sorted(parts)
+        ends = [o + parts[o].aval.shape[axis] for o in offsets]
+        if offsets[0] != 0 or ends[-1] != out.aval.shape[axis] or offsets[1:] != ends[:-1]:
+            return None  # not the whole axis (yet): a partial sum, left to DCE once the whole one is joined
+        return [Eqn(concatenate_p, [parts[o] for o in offsets], [out], {"dimension": axis})]
+
+    return rewrite_eqns(graph, join)
 
 
 # ---------------------------------------------------------- dead code

@@ -21,7 +21,7 @@ would be stacked ``length`` times for nothing).
 
 from __future__ import annotations
 
-from fnflow.backends.cpu.passes import dce, optimize, use_counts
+from fnflow.backends.cpu.passes import dce, optimize, rewrite_eqns, use_counts
 from fnflow.core.abstract import ShapedArray
 from fnflow.core.graph import Eqn, Graph, Var
 
@@ -30,20 +30,7 @@ _ADDS = ("add_any", "add")
 
 def hoist_scan_accumulators(graph: Graph) -> Graph:
     """Rewrite every scan of ``graph`` whose carries qualify (see the module docstring)."""
-    eqns, changed = [], False
-    for e in graph.eqns:
-        if e.prim.name == "scan":
-            new = _hoist(e)
-            if new is not None:
-                eqns.extend(new)
-                changed = True
-                continue
-        eqns.append(e)
-    if not changed:
-        return graph
-    g = Graph(graph.constvars, graph.invars, graph.outvars, eqns, graph.consts)
-    g.in_tree, g.out_tree = graph.in_tree, graph.out_tree
-    return g
+    return rewrite_eqns(graph, lambda e: _hoist(e) if e.prim.name == "scan" else None)
 
 
 def _candidate(body, j, nc, made_by, uses, invariant):
