@@ -196,13 +196,16 @@ def test_shapes_respect_their_bounds(shape):
 
 @given(fst.broadcastable_shapes((2, 3)))
 def test_broadcastable_shapes_broadcast(shape):
-    np.broadcast_shapes(shape, (2, 3))
+    # the result keeps (2, 3) as its trailing axes, and the drawn shape's own trailing axes are 1 or equal
+    assert np.broadcast_shapes(shape, (2, 3))[-2:] == (2, 3)
+    assert all(s in (1, t) for s, t in zip(shape[::-1], (3, 2)))
 
 
 @given(fst.mutually_broadcastable_shapes(3))
 def test_mutually_broadcastable_shapes_broadcast(shapes):
     assert len(shapes) == 3
-    np.broadcast_shapes(*shapes)
+    out = np.broadcast_shapes(*shapes)
+    assert all(s in (1, o) for shape in shapes for s, o in zip(shape[::-1], out[::-1]))
 
 
 @pytest.mark.parametrize("domain", ["real", "small", "positive", "unit", "gt1", (-5.0, -4.0)])
