@@ -244,7 +244,7 @@ def build(graph, steps, readonly_outputs=True, out_params=False):
         a = v.aval
         p = params[i]
         dt = env.bind(a.dtype, "_dt")
-        # NumPy calls (BLAS, loops) on a plain ndarray: an fnflow.Array costs its __array_ufunc__ (~5 us) each time
+        # NumPy calls (BLAS, loops) get a plain ndarray: an fnflow.Array would go through its __array_ufunc__ each time
         lines.append(f"    {p} = {'_asarray' if v in other_read else '_asany'}({p}, {dt}, 'C')")
         lines.append(f"    if {p}.shape != {a.shape!r}: _bad({i}, {p}, {a.shape!r}, {dt})")
         names[v] = p
