@@ -12,6 +12,25 @@ from fnflow_keras.layers.layer import Layer
 from fnflow_keras.utils.serialization_lib import serialize_keras_object
 
 
+def _scale_and_center(layer, y, bshape):
+    """``y * gamma + beta`` with the layer's optional ``gamma``/``beta`` broadcast as ``bshape``."""
+    if layer.gamma is not None:
+        y = y * fnp.reshape(layer.gamma.value, bshape)
+    if layer.beta is not None:
+        y = y + fnp.reshape(layer.beta.value, bshape)
+    return y
+
+
+def _gamma_beta_config(layer):
+    """The initializer/regularizer/constraint entries of ``beta`` and ``gamma`` (Keras's key order)."""
+    return {"beta_initializer": serialize_keras_object(layer.beta_initializer),
+            "gamma_initializer": serialize_keras_object(layer.gamma_initializer),
+            "beta_regularizer": serialize_keras_object(layer.beta_regularizer),
+            "gamma_regularizer": serialize_keras_object(layer.gamma_regularizer),
+            "beta_constraint": constraints.serialize(layer.beta_constraint),
+            "gamma_constraint": constraints.serialize(layer.gamma_constraint)}
+
+
 class BatchNormalization(Layer):
     """Normalize with batch statistics in training (updating the moving ones), moving statistics in inference.
 
@@ -143,11 +162,7 @@ class LayerNormalization(Layer):
         mean = fnp.mean(x, axis=axes, keepdims=True)
         var = fnp.mean(fnp.square(x - mean), axis=axes, keepdims=True)
         y = (x - mean) / fnp.sqrt(var + self.epsilon)
-        if self.gamma is not None:
-            y = y * fnp.reshape(self.gamma.value, bshape)
-        if self.beta is not None:
-            y = y + fnp.reshape(self.beta.value, bshape)
-        return y
+        return _scale_and_center(self, y, bshape)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -155,12 +170,7 @@ class LayerNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
                 "scale": self.scale, "rms_scaling": self.rms_scaling,
-                "beta_initializer": serialize_keras_object(self.beta_initializer),
-                "gamma_initializer": serialize_keras_object(self.gamma_initializer),
-                "beta_regularizer": serialize_keras_object(self.beta_regularizer),
-                "gamma_regularizer": serialize_keras_object(self.gamma_regularizer),
-                "beta_constraint": constraints.serialize(self.beta_constraint),
-                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
+                **_gamma_beta_config(self)}
 
 
 class Normalization(Layer):
@@ -278,11 +288,7 @@ class GroupNormalization(Layer):
         var = fnp.mean(fnp.square(grouped - mean), axis=red, keepdims=True)
         y = fnp.reshape((grouped - mean) / fnp.sqrt(var + self.epsilon), shape)
         bshape = tuple(shape[a] if i == a else 1 for i in range(ndim))
-        if self.gamma is not None:
-            y = y * fnp.reshape(self.gamma.value, bshape)
-        if self.beta is not None:
-            y = y + fnp.reshape(self.beta.value, bshape)
-        return y
+        return _scale_and_center(self, y, bshape)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -290,12 +296,7 @@ class GroupNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale,
-                "beta_initializer": serialize_keras_object(self.beta_initializer),
-                "gamma_initializer": serialize_keras_object(self.gamma_initializer),
-                "beta_regularizer": serialize_keras_object(self.beta_regularizer),
-                "gamma_regularizer": serialize_keras_object(self.gamma_regularizer),
-                "beta_constraint": constraints.serialize(self.beta_constraint),
-                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
+                **_gamma_beta_config(self)}
 
 
 class UnitNormalization(Layer):
