@@ -12,20 +12,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from fnflow.backends.cpu import blas as _blas
+from fnflow.backends.cpu.kernels import DTYPES as _DTYPES
+from fnflow.backends.cpu.kernels import jit as _jit
+from fnflow.backends.cpu.kernels import readonly as _readonly
 from fnflow.ops import conv as _conv
-
-_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _jit(fn):
-    """``njit(cache=True)``, or uncached when numba finds no writable cache folder."""
-    try:
-        return njit(cache=True, nogil=True)(fn)
-    except RuntimeError:
-        return njit(nogil=True)(fn)
 
 
 def _src(od, l, size):
@@ -88,13 +80,6 @@ src = _jit(_src)
 dst = _jit(_dst)
 im2col_2d = _jit(_im2col_2d)
 col2im_2d = _jit(_col2im_2d)
-
-
-def _readonly(a):
-    """A C-contiguous read-only view: one numba signature per dtype and rank."""
-    a = np.ascontiguousarray(a).view(np.ndarray)
-    a.flags.writeable = False
-    return a
 
 
 def _params_2d(nsp, strides, padding, lhs_dilation, rhs_dilation):

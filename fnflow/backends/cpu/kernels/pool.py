@@ -11,19 +11,11 @@ a window whose maximum is NaN has arg-max 0.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from fnflow.backends.cpu.kernels import DTYPES as _DTYPES
+from fnflow.backends.cpu.kernels import jit as _jit
+from fnflow.backends.cpu.kernels import readonly as _readonly
 from fnflow.ops import pool as _pool
-
-_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _jit(fn):
-    """``njit(cache=True)``, or uncached when numba finds no writable cache folder."""
-    try:
-        return njit(cache=True, nogil=True)(fn)
-    except RuntimeError:
-        return njit(nogil=True)(fn)
 
 
 def _max_argmax_2d(x, out, idx, ph, pw, sh, sw, lo_h, lo_w):
@@ -106,13 +98,6 @@ max_argmax_2d = _jit(_max_argmax_2d)
 scatter_2d = _jit(_scatter_2d)
 scatter_tiled_2d = _jit(_scatter_tiled_2d)
 gather_2d = _jit(_gather_2d)
-
-
-def _readonly(a):
-    """A C-contiguous read-only view: one numba signature per dtype and rank."""
-    a = np.ascontiguousarray(a).view(np.ndarray)
-    a.flags.writeable = False
-    return a
 
 
 def _spatial(ndim, window_dimensions, window_strides, padding):
